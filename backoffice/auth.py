@@ -1,0 +1,238 @@
+"""Sign-in (with role type and image captcha), sign-out and password change."""
+
+import secrets
+import string
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from . import audit
+from .extensions import db, login_manager
+from .models import Account, Membership, Org, now
+from .validators import IdNumber
+
+bp = Blueprint("auth", __name__)
+
+# Login role types as the seeds name them (用户类型): label, role, org kinds, needs org code.
+LOGIN_TYPES = {
+    "person": ("个人", "person", None, False),
+    "unit": ("单位", "unit_admin", ("unit",), True),
+    "institution": ("施教机构", "institution_admin", ("institution",), True),
+    "industry": ("行业主管部门", "industry_admin", ("industry_dept",), True),
+    "hrss": ("市、区（县）人社局", "hrss_admin", ("city_hrss", "county_hrss"), True),
+    "province": ("省人力资源和社会保障厅", "hrss_admin", ("province_hrss",), False),
+    "sysadmin": ("系统管理员", "sysadmin", None, False),
+}
+
+MSG_BAD_CREDENTIALS = "账户或密码错误"
+MSG_BAD_CAPTCHA = "验证码错误"
+MSG_PENDING = "此账号还未被审核"
+MSG_NO_ACCOUNT = "您的帐号不存在"
+MSG_WRONG_ROLE = "您选择的登录角色未注册，请选择正确的登录角色"
+MSG_BAD_ORG_CODE = "组织机构代码与账号不匹配"
+MSG_REJECTED = "此账号的注册申请未通过审核"
+MSG_DISABLED = "此账号已被停用，请联系管理员"
+MSG_ORG_CODE_REQUIRED = "请输入组织机构代码"
+
+CAPTCHA_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "0O1IL")
+
+
+@login_manager.user_loader
+def load_user(membership_id):
+    try:
+        membership = db.session.get(Membership, int(membership_id))
+    except (TypeError, ValueError):
+        return None
+    if membership is None or membership.status != "active":
+        return None
+    return membership
+
+
+# --------------------------------------------------------------------------- captcha
+def new_captcha():
+    text = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
+    session["captcha"] = text
+    return text
+
+
+def check_captcha(answer):
+    """Single use: the stored answer is consumed by every check."""
+    if not current_app.config.get("CAPTCHA_ENABLED", True):
+        return True
+    expected = session.pop("captcha", None)
+    return bool(expected) and (answer or "").strip().upper() == expected
+
+
+@bp.route("/captcha.png")
+def captcha_image():
+    from captcha.image import ImageCaptcha
+
+    text = new_captcha()
+    data = ImageCaptcha(width=120, height=44, font_sizes=(30, 34, 36)).generate(text).getvalue()
+    response = current_app.response_class(data, mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --------------------------------------------------------------------------- forms
+class LoginForm(FlaskForm):
+    role_type = SelectField(
+        "用户类型", choices=[(k, v[0]) for k, v in LOGIN_TYPES.items()], default="person"
+    )
+    org_code = StringField("组织机构代码", validators=[Length(max=32)])
+    id_number = StringField("账号（身份证号）", validators=[DataRequired("请输入身份证号"), IdNumber()])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码")])
+    captcha = StringField("验证码")
+
+
+class ChangePasswordForm(FlaskForm):
+    old_password = PasswordField("原密码", validators=[DataRequired("请输入原密码")])
+    new_password = PasswordField(
+        "新密码", validators=[DataRequired("请输入新密码"), Length(min=8, max=64, message="新密码长度须为 8–64 位")]
+    )
+    confirm = PasswordField(
+        "确认新密码", validators=[DataRequired("请再次输入新密码"), EqualTo("new_password", "两次输入的新密码不一致")]
+    )
+
+    def validate_new_password(self, field):
+        value = field.data or ""
+        if value.isdigit() or value.isalpha():
+            raise ValidationError("新密码须同时包含字母和数字")
+
+
+def authenticate(role_type, id_number, password, org_code):
+    """Return (membership, None) or (None, (field, message)) per the seeds' messages."""
+    label, role, org_kinds, needs_code = LOGIN_TYPES[role_type]
+    account = db.session.execute(select(Account).where(Account.id_number == id_number)).scalar_one_or_none()
+    if account is None:
+        return None, ("id_number", MSG_NO_ACCOUNT)
+    if not account.check_password(password):
+        return None, ("password", MSG_BAD_CREDENTIALS)
+    candidates = [m for m in account.memberships if m.role == role]
+    if org_kinds is not None:
+        candidates = [m for m in candidates if m.org is not None and m.org.kind in org_kinds]
+    if not candidates:
+        return None, ("role_type", MSG_WRONG_ROLE)
+    if needs_code:
+        code = (org_code or "").strip().upper()
+        if not code:
+            return None, ("org_code", MSG_ORG_CODE_REQUIRED)
+        candidates = [m for m in candidates if (m.org.code or "").upper() == code]
+        if not candidates:
+            return None, ("org_code", MSG_BAD_ORG_CODE)
+    # Prefer an active membership when the account holds several of this role.
+    candidates.sort(key=lambda m: {"active": 0, "pending": 1, "rejected": 2, "disabled": 3}.get(m.status, 9))
+    membership = candidates[0]
+    if membership.status == "pending":
+        return None, ("id_number", MSG_PENDING)
+    if membership.status == "rejected":
+        reason = f"：{membership.reject_reason}" if membership.reject_reason else ""
+        return None, ("id_number", MSG_REJECTED + reason)
+    if membership.status == "disabled" or (
+        membership.org is not None and membership.org.status == "disabled"
+    ):
+        return None, ("id_number", MSG_DISABLED)
+    return membership, None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.index"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        if not check_captcha(form.captcha.data):
+            form.captcha.errors.append(MSG_BAD_CAPTCHA)
+            error = MSG_BAD_CAPTCHA
+        else:
+            membership, problem = authenticate(
+                form.role_type.data, form.id_number.data, form.password.data, form.org_code.data
+            )
+            if membership is None:
+                field, error = problem
+                getattr(form, field).errors.append(error)
+            else:
+                login_user(membership)
+                session.pop("captcha", None)
+                membership.account.last_login_at = now()
+                audit.record("login", "membership", membership.id, actor=membership)
+                db.session.commit()
+                if membership.account.must_change_password:
+                    flash("您的密码已被重置，请先修改密码", "warning")
+                    return redirect(url_for("auth.change_password"))
+                return redirect(_safe_next(request.args.get("next")) or url_for("admin.index"))
+    elif request.method == "POST":
+        # Wrong captcha is reported first, as the seeds' page does.
+        if not check_captcha(form.captcha.data):
+            form.captcha.errors.append(MSG_BAD_CAPTCHA)
+        error = next((e for f in form for e in f.errors), None)
+    return render_template(
+        "auth/login.html",
+        form=form,
+        error=error,
+        login_types=LOGIN_TYPES,
+        captcha_enabled=current_app.config.get("CAPTCHA_ENABLED", True),
+    )
+
+
+def _safe_next(target):
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash("您已安全退出", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    account = current_user.account
+    if form.validate_on_submit():
+        if not account.check_password(form.old_password.data):
+            form.old_password.errors.append("原密码错误")
+        elif form.new_password.data == form.old_password.data:
+            form.new_password.errors.append("新密码不能与原密码相同")
+        else:
+            account.set_password(form.new_password.data)
+            account.must_change_password = False
+            audit.record("change_password", "account", account.id)
+            db.session.commit()
+            flash("密码修改成功", "success")
+            return redirect(url_for("admin.index"))
+    return render_template("auth/change_password.html", form=form, forced=account.must_change_password)
+
+
+@bp.route("/switch/<int:membership_id>", methods=["POST"])
+@login_required
+def switch_role(membership_id):
+    """An account holding several roles switches without signing in again."""
+    membership = db.session.get(Membership, membership_id)
+    if membership is None or membership.account_id != current_user.account_id or membership.status != "active":
+        abort(404)
+    login_user(membership)
+    return redirect(url_for("admin.index"))
+
+
+def org_by_code(code):
+    return db.session.execute(select(Org).where(Org.code == code)).scalars().first()

@@ -1,0 +1,74 @@
+"""Settings from the environment.
+
+Every setting has a development default so that ``python run.py`` works on a fresh
+clone; a production start (``FLASK_ENV=production`` or ``BACKOFFICE_PRODUCTION=1``)
+refuses the default secret key.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"
+
+
+def _bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url):
+    """Accept ``postgresql://`` URLs and use the psycopg 3 driver for them."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'backoffice.sqlite3'}")
+    )
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    PRODUCTION = _bool("BACKOFFICE_PRODUCTION") or os.environ.get("FLASK_ENV") == "production"
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+    # Image captcha on the login page; only the test configuration turns it off.
+    CAPTCHA_ENABLED = True
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "jxjy-noreply@example.gov.cn")
+    # Without a mail server (the demo), messages are logged instead of sent.
+    MAIL_SUPPRESS_SEND = _bool("MAIL_SUPPRESS_SEND", default="MAIL_SERVER" not in os.environ)
+
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+    # Flask-Admin list pages
+    FLASK_ADMIN_SWATCH = "flatly"
+
+
+class TestConfig(Config):
+    TESTING = True
+    CAPTCHA_ENABLED = False
+    MAIL_SUPPRESS_SEND = True
+    PRODUCTION = False

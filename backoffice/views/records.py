@@ -1,0 +1,53 @@
+"""继续教育记录: declarations as each admin, and the person, may see them."""
+
+from ..models import DECLARATION_SOURCES, DECLARATION_STATUSES, SUBJECT_KINDS, Declaration
+from ..permissions import ScopedModelView
+from . import _common as c
+
+ORDER = 30
+
+STATUS = c.badge_formatter(DECLARATION_STATUSES, c.STATUS_COLOURS)
+
+
+class DeclarationView(ScopedModelView):
+    """继续教育记录查询 (read-only; reviewing is done in the review queues)."""
+
+    roles = ("sysadmin", "hrss_admin", "industry_admin", "unit_admin", "institution_admin")
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_export = True
+    column_list = (
+        "person.name", "person.id_number", "unit", "year", "subject_kind", "form", "computed_hours",
+        "claimed_hours", "source", "status", "created_at",
+    )
+    column_details_list = (
+        "person.name", "person.id_number", "unit", "year", "subject_kind", "subject", "form", "fields",
+        "computed_hours", "computed_reason", "claimed_hours", "remarks", "source", "declarer_org", "status",
+        "current_org", "reject_reason", "created_at", "submitted_at", "decided_at",
+    )
+    column_labels = {
+        "person.name": "姓名", "person.id_number": "身份证号", "unit": "单位", "year": "计入年度",
+        "subject_kind": "科目类型", "subject": "科目", "form": "学习形式", "fields": "学习内容",
+        "computed_hours": "折算学时", "computed_reason": "折算依据", "claimed_hours": "申报学时",
+        "remarks": "备注", "source": "来源", "declarer_org": "申报组织", "status": "状态",
+        "current_org": "当前审核单位", "reject_reason": "不通过原因", "created_at": "创建时间",
+        "submitted_at": "提交时间", "decided_at": "办结时间", "form.name": "学习形式", "unit.name": "单位",
+    }
+    column_filters = ("year", "status", "subject_kind", "form.name", "source", "person.name", "person.id_number")
+    column_choices = {
+        "status": c.choices(DECLARATION_STATUSES),
+        "subject_kind": c.choices(SUBJECT_KINDS),
+        "source": c.choices(DECLARATION_SOURCES),
+    }
+    column_formatters = {
+        "status": STATUS,
+        "subject_kind": c.label_formatter(SUBJECT_KINDS),
+        "source": c.label_formatter(DECLARATION_SOURCES),
+    }
+    column_default_sort = ("created_at", True)
+    count_cap = 10000
+
+
+def register(admin):
+    admin.add_view(DeclarationView(Declaration, name="继续教育记录", endpoint="records", category="继续教育"))

@@ -1,0 +1,148 @@
+"""Sign-in: role types, the seeds' error messages, captcha, password change."""
+
+import re
+
+from sqlalchemy import select
+
+from backoffice.extensions import db
+from backoffice.models import Account, AuditLog
+
+from .conftest import PASSWORD, Browser, login_form, membership_of, sign_in
+
+
+def _login(client, data):
+    browser = Browser(client)
+    return browser.post("/login", data)
+
+
+def _error(response):
+    page = response.get_data(as_text=True)
+    return page
+
+
+def test_every_demo_role_signs_in_and_lands_on_its_home(app, ctx):
+    for key in ("sysadmin", "province", "city", "county", "industry", "unit", "institution", "person"):
+        client = app.test_client()
+        m = membership_of(key)
+        browser = sign_in(client, m)
+        home = browser.get("/admin/")
+        page = home.get_data(as_text=True)
+        assert home.status_code == 200, key
+        assert m.account.name in page
+        assert m.role_label in page
+
+
+def test_wrong_password(client, ctx):
+    data = login_form(membership_of("unit"), password="wrong-Password1")
+    response = _login(client, data)
+    assert response.status_code == 200
+    assert "账户或密码错误" in _error(response)
+
+
+def test_unknown_account(client, ctx):
+    data = login_form(membership_of("unit"))
+    data["id_number"] = "11010519491231002X"  # valid format, not registered
+    assert "您的帐号不存在" in _error(_login(client, data))
+
+
+def test_invalid_id_number_refused(client, ctx):
+    data = login_form(membership_of("unit"))
+    data["id_number"] = "410105198711110170"  # wrong check digit
+    assert "身份证号非法" in _error(_login(client, data))
+
+
+def test_wrong_role_type(client, ctx):
+    data = login_form(membership_of("unit"))
+    data["role_type"] = "institution"
+    assert "您选择的登录角色未注册，请选择正确的登录角色" in _error(_login(client, data))
+
+
+def test_pending_account(client, ctx):
+    data = login_form(membership_of("pending_unit"))
+    assert "此账号还未被审核" in _error(_login(client, data))
+
+
+def test_pending_person(client, ctx):
+    account = db.session.scalar(select(Account).where(Account.name == "吴芳"))
+    data = {"role_type": "person", "org_code": "", "id_number": account.id_number, "password": PASSWORD}
+    assert "此账号还未被审核" in _error(_login(client, data))
+
+
+def test_disabled_account(client, ctx):
+    m = membership_of("county")
+    m.status = "disabled"
+    db.session.commit()
+    response = _login(client, login_form(m))
+    assert "此账号已被停用" in _error(response)
+
+
+def test_wrong_org_code(client, ctx):
+    data = login_form(membership_of("unit"))
+    data["org_code"] = "91350100M000100Y43"
+    assert "组织机构代码与账号不匹配" in _error(_login(client, data))
+
+
+def test_captcha_checked_and_single_use(app, ctx):
+    app.config["CAPTCHA_ENABLED"] = True
+    try:
+        client = app.test_client()
+        image = client.get("/captcha.png")
+        assert image.status_code == 200 and image.mimetype == "image/png"
+        with client.session_transaction() as s:
+            answer = s["captcha"]
+        data = login_form(membership_of("unit"))
+        data["captcha"] = "ZZZZ" if answer != "ZZZZ" else "YYYY"
+        assert "验证码错误" in _error(_login(client, data))
+        # The refreshed image gives a new answer; the old one is gone after a check.
+        client.get("/captcha.png")
+        with client.session_transaction() as s:
+            answer = s["captcha"]
+        data["captcha"] = answer.lower()
+        assert _login(client, data).status_code == 302
+    finally:
+        app.config["CAPTCHA_ENABLED"] = False
+
+
+def test_login_page_is_chinese_with_role_types(client):
+    page = client.get("/login").get_data(as_text=True)
+    for label in ("用户类型", "个人", "单位", "施教机构", "行业主管部门", "市、区（县）人社局", "省人力资源和社会保障厅"):
+        assert label in page
+
+
+def test_change_password_needs_old_one(client, ctx):
+    m = membership_of("person")
+    browser = sign_in(client, m)
+    bad = browser.post("/password", {"old_password": "nope-123", "new_password": "NewPass2026", "confirm": "NewPass2026"})
+    assert "原密码错误" in bad.get_data(as_text=True)
+    good = browser.post("/password", {"old_password": PASSWORD, "new_password": "NewPass2026", "confirm": "NewPass2026"})
+    assert good.status_code == 302
+    db.session.expire_all()
+    assert m.account.check_password("NewPass2026")
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "change_password",
+                                                   AuditLog.object_id == m.account_id)) is not None
+
+
+def test_forced_change_after_reset_blocks_everything_else(client, ctx):
+    m = membership_of("unit")
+    m.account.must_change_password = True
+    db.session.commit()
+    browser = sign_in(client, m)
+    for url in ("/admin/", "/admin/persons/", "/admin/records/"):
+        response = browser.get(url)
+        assert response.status_code == 302 and "/password" in response.headers["Location"], url
+    browser.post("/password", {"old_password": PASSWORD, "new_password": "Changed2026x", "confirm": "Changed2026x"})
+    assert browser.get("/admin/persons/").status_code == 200
+
+
+def test_post_without_csrf_token_refused(client, ctx):
+    response = client.post("/login", data=login_form(membership_of("unit")))
+    assert response.status_code in (200, 400)
+    assert "_user_id" not in (client.get_cookie("session").value if client.get_cookie("session") else "")
+    assert re.search("CSRF|csrf", response.get_data(as_text=True)) or response.status_code == 400
+
+
+def test_logout(client, ctx):
+    browser = sign_in(client, "unit")
+    assert browser.get("/admin/persons/").status_code == 200
+    browser.post("/logout", form_url="/admin/")
+    assert browser.get("/admin/persons/").status_code == 302
