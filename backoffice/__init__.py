@@ -66,10 +66,10 @@ def create_app(config=None, **overrides):
 
     from . import models  # noqa: F401  (register the tables)
     from .auth import bp as auth_bp
-    from .portal import bp as portal_bp
+    from .web import register_blueprints
 
     app.register_blueprint(auth_bp)
-    app.register_blueprint(portal_bp)
+    register_blueprints(app)
 
     from .views import register_views
     from .views.home import HomeView

@@ -1,5 +1,8 @@
 """The schema. One module per area; everything is re-exported here."""
 
+# Area modules (each lists its tables in __all__).
+from .accounts import *  # noqa: E402,F401,F403
+from .certificates import *  # noqa: E402,F401,F403
 from .core import (  # noqa: F401
     ACCOUNT_STATUSES,
     GENDERS,
@@ -24,6 +27,7 @@ from .core import (  # noqa: F401
     UnitType,
     now,
 )
+from .portal import *  # noqa: E402,F401,F403
 from .records import (  # noqa: F401
     DECLARATION_SOURCES,
     DECLARATION_STATUSES,
@@ -38,3 +42,6 @@ from .records import (  # noqa: F401
     ReviewStep,
     Subject,
 )
+from .review import *  # noqa: E402,F401,F403
+from .rules import *  # noqa: E402,F401,F403
+from .training import *  # noqa: E402,F401,F403

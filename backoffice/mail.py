@@ -1,0 +1,38 @@
+"""Notifications by e-mail (Flask-Mail).
+
+Always called *after* the business change is committed: a failed send is logged and
+never undoes a decision. Without a configured mail server (the demo) messages are
+logged instead of sent; tests read ``outbox()``.
+"""
+
+import logging
+
+from flask import current_app
+from flask_mail import Message
+
+from .extensions import mail
+
+log = logging.getLogger(__name__)
+
+
+def send(recipients, subject, body):
+    """Send one message; return True when handed to the server. Never raises."""
+    recipients = [r for r in ([recipients] if isinstance(recipients, str) else recipients or []) if r]
+    if not recipients:
+        return False
+    message = Message(subject=f"【继续教育管理系统】{subject}", recipients=recipients, body=body)
+    try:
+        if current_app.config.get("MAIL_SUPPRESS_SEND"):
+            log.info("mail (not sent: no mail server configured) to %s: %s", recipients, subject)
+            current_app.extensions.setdefault("backoffice_outbox", []).append(message)
+            return True
+        mail.send(message)
+        return True
+    except Exception:  # noqa: BLE001 - a mail failure must never reach the user
+        log.exception("mail to %s failed: %s", recipients, subject)
+        return False
+
+
+def outbox():
+    """Messages recorded instead of sent (demo and tests)."""
+    return current_app.extensions.setdefault("backoffice_outbox", [])

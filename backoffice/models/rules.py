@@ -1,0 +1,6 @@
+"""Tables of the rules area."""
+
+from ..extensions import db  # noqa: F401
+from .core import GLOBAL, now  # noqa: F401
+
+__all__ = []
