@@ -212,6 +212,23 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
             return self.get_query().filter(pk_col == pk).one_or_none()
 
 
+NOT_A_CHOICE = "所选项不存在或不在您的管理范围内"
+
+
+def _refuse_unresolved_ajax_value(field):
+    """An ajax field whose posted id the scoped loader cannot resolve is an error,
+    not a silent blank (stock Flask-Admin would store None)."""
+    original = field.pre_validate
+
+    def pre_validate(form):
+        raw = field.raw_data[0] if field.raw_data else None
+        if raw not in (None, "", "__None") and field.data is None:
+            raise ValidationError(NOT_A_CHOICE)
+        original(form)
+
+    field.pre_validate = pre_validate
+
+
 class RoleMixin:
     """Access by role; a forced password change comes before anything else."""
 
@@ -347,6 +364,9 @@ class ScopedModelView(RoleMixin, ModelView):
     def _scope_form_choices(self, form):
         scope = self.scope
         for field in form:
+            if hasattr(field, "loader"):
+                _refuse_unresolved_ajax_value(field)
+                continue
             query_factory = getattr(field, "query_factory", None)
             if query_factory is None:
                 continue
