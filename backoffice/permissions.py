@@ -8,10 +8,13 @@ details, edit, delete, inline edit, export, actions, ajax look-ups and foreign-k
 choices. A model without ``__scope__`` cannot be put behind it.
 """
 
+from datetime import date, datetime
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.model import typefmt
 from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -268,6 +271,13 @@ class ScopedModelView(RoleMixin, ModelView):
     can_set_page_size = True
     page_size = 20
     list_template = "admin/scoped_list.html"
+    column_type_formatters = {
+        **typefmt.BASE_FORMATTERS,
+        datetime: lambda view, value, name=None: value.strftime("%Y-%m-%d %H:%M"),
+        date: lambda view, value, name=None: value.strftime("%Y-%m-%d"),
+        bool: lambda view, value, name=None: "是" if value else "否",
+    }
+    column_type_formatters_detail = column_type_formatters
     # Exact counts cost seconds on millions of rows; above the cap the page says so.
     count_cap = None
 
