@@ -17,7 +17,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from ..extensions import db
-from .core import GLOBAL, now
+from .core import now
 
 __all__ = [
     "PLAN_STATUSES",
@@ -120,7 +120,7 @@ class TrainingPlanStep(db.Model):
     """One level of a plan's review chain, fixed when the plan is sent."""
 
     __tablename__ = "training_plan_step"
-    __scope__ = GLOBAL  # reached only through its plan
+    __scope__ = {"via": ("plan_id", "TrainingPlan")}  # in scope when its plan is
 
     id = db.Column(db.Integer, primary_key=True)
     plan_id = db.Column(db.Integer, db.ForeignKey("training_plan.id", ondelete="CASCADE"), nullable=False,
@@ -244,7 +244,7 @@ class UnitPlanAttendee(db.Model):
     """One attendee of a unit plan, declared once per plan."""
 
     __tablename__ = "unit_plan_attendee"
-    __scope__ = GLOBAL  # reached only through its batch
+    __scope__ = {"via": ("batch_id", "UnitPlanDeclaration")}  # in scope when its batch is
 
     id = db.Column(db.Integer, primary_key=True)
     batch_id = db.Column(db.Integer, db.ForeignKey("unit_plan_declaration.id"), nullable=False, index=True)
@@ -262,7 +262,7 @@ class UnitPlanAttachment(db.Model):
     """签到表 / 现场图片 / 培训视频 of a unit plan declaration, stored under UPLOAD_DIR."""
 
     __tablename__ = "unit_plan_attachment"
-    __scope__ = GLOBAL  # reached only through its batch
+    __scope__ = {"via": ("batch_id", "UnitPlanDeclaration")}  # in scope when its batch is
 
     id = db.Column(db.Integer, primary_key=True)
     batch_id = db.Column(db.Integer, db.ForeignKey("unit_plan_declaration.id"), nullable=False, index=True)

@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import and_, case, func, select
 
 from .. import training
+from ..mail import outbox as _load_mail_module  # noqa: F401  (see below)
 from ..extensions import db
 from ..models import (
     DECLARATION_STATUSES,
@@ -33,6 +34,9 @@ from .home import waiting_item
 from .training import _int_or_none, _message, domain_errors, send_unit_plan_attachment
 
 ORDER = 61
+# ``workflow.deliver`` does ``from . import mail``, which yields the Flask-Mail extension
+# object (``backoffice.mail`` attribute set by ``from .extensions import mail``) unless the
+# ``backoffice.mail`` module was imported first; the import above makes sure it was.
 CATEGORY = "审核管理"
 PAGE = 50
 
