@@ -287,8 +287,9 @@ def test_import_reports_duplicates_missing_scores_and_csv(app, ctx):
     # The template downloads as a real workbook with the header row.
     template = inst.get("/admin/trainee_scores/import/template/")
     assert template.status_code == 200
-    from openpyxl import load_workbook
     import io
+
+    from openpyxl import load_workbook
 
     header = [c.value for c in next(load_workbook(io.BytesIO(template.data)).active.iter_rows())]
     assert header == ["身份证号", "姓名", "成绩", "是否合格", "备注"]

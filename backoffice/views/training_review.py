@@ -12,8 +12,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy import and_, case, func, select
 
 from .. import training
-from ..mail import outbox as _load_mail_module  # noqa: F401  (see below)
 from ..extensions import db
+from ..mail import outbox as _load_mail_module  # noqa: F401  (see below)
 from ..models import (
     DECLARATION_STATUSES,
     PLAN_STATUSES,
