@@ -138,12 +138,19 @@ def test_institution_plan_class_import_declare_and_hrss_approves_all(app, ctx):
     assert trainees[0].id_number in detail
     # The issue-4 grouped queue lists the institution as a declaring organisation too.
     assert "河南省专业技术人员继续教育基地" in hrss.get("/admin/review/").get_data(as_text=True)
+    from backoffice.mail import outbox
+
+    outbox().clear()
     response = hrss.post(f"/admin/training_decl_review/class/{cls.id}/act", {"decision": "approve", "scope": "all"},
                          form_url=f"/admin/training_decl_review/class/{cls.id}")
     assert response.status_code == 302
     db.session.expire_all()
     statuses = db.session.scalars(select(Declaration.status).where(Declaration.source == "institution")).all()
     assert statuses == ["approved"] * 28
+
+    # Each trainee was told by e-mail (after the commit).
+    told = {r for message in outbox() for r in message.recipients}
+    assert {p.account.email for p in trainees} <= told
 
     # 9. Each passed trainee's year now counts the class hours.
     for p in trainees:
@@ -310,3 +317,39 @@ def test_import_reports_duplicates_missing_scores_and_csv(app, ctx):
                                                            "file": (_io.BytesIO(b"x"), "a.txt")},
                          content_type="multipart/form-data")
     assert "只支持 .xlsx 或 .csv 文件" in response.get_data(as_text=True)
+
+
+def test_a_stale_class_cannot_be_declared_twice_and_a_stale_plan_cannot_be_moved(app, ctx):
+    """Another session declared the class (or approved the plan) meanwhile: the guarded
+    UPDATE refuses the second move even though this session still sees the old state."""
+    from sqlalchemy import update
+
+    from backoffice import training
+    from backoffice.models import now
+
+    from .conftest import membership_of
+
+    inst = sign_in(app.test_client(), "institution")
+    plan = approve_plan(sign_in(app.test_client(), "industry"), create_plan(inst, "计划R", dept=industry_js()))
+    cls = create_class(inst, plan, "班R")
+    person = _trainees(1)[0]
+    training.add_score(cls, person.id_number, Decimal("90"), True, "", membership_of("institution"))
+    db.session.commit()
+    assert cls.declared_at is None
+    db.session.execute(update(TrainingClass).where(TrainingClass.id == cls.id).values(declared_at=now())
+                       .execution_options(synchronize_session=False))
+    with pytest.raises(training.TrainingError, match="每个培训班仅允许申报一次"):
+        training.declare_class(cls, "hrss", membership_of("institution"))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Declaration).where(
+        Declaration.source == "institution")) == 0
+
+    pending = create_plan(inst, "计划R2", dept=industry_js())
+    reviewer = membership_of("industry")
+    seen = db.session.get(TrainingPlan, pending.id)
+    db.session.execute(update(TrainingPlan).where(TrainingPlan.id == pending.id)
+                       .values(version=TrainingPlan.version + 1).execution_options(synchronize_session=False))
+    with pytest.raises(training.TrainingError, match="状态已被他人更改"):
+        training.approve_plan(seen, reviewer)
+    db.session.rollback()
+    assert db.session.get(TrainingPlan, pending.id).status == "pending"

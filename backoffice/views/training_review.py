@@ -13,7 +13,6 @@ from sqlalchemy import and_, case, func, select
 
 from .. import training
 from ..extensions import db
-from ..mail import outbox as _load_mail_module  # noqa: F401  (see below)
 from ..models import (
     DECLARATION_STATUSES,
     PLAN_STATUSES,
@@ -34,10 +33,7 @@ from .home import waiting_item
 from .training import _int_or_none, _message, domain_errors, send_unit_plan_attachment
 
 ORDER = 61
-# ``workflow.deliver`` does ``from . import mail``, which yields the Flask-Mail extension
-# object (``backoffice.mail`` attribute set by ``from .extensions import mail``) unless the
-# ``backoffice.mail`` module was imported first; the import above makes sure it was.
-CATEGORY = "审核管理"
+CATEGORY = "学时审核"  # beside the review queues of the declarations
 PAGE = 50
 
 
@@ -290,6 +286,6 @@ def _reviewer_items(membership, scope):
 
 
 def register(admin):
-    admin.add_view(PlanReviewView(name="审核培训计划", endpoint="plan_review", category=CATEGORY))
+    admin.add_view(PlanReviewView(name="审核培训计划", endpoint="plan_review", category="管理培训计划"))
     admin.add_view(TrainingDeclarationReviewView(name="审核培训班申报信息", endpoint="training_decl_review",
                                                  category=CATEGORY))
