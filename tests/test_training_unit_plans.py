@@ -141,3 +141,29 @@ def test_unit_plans_are_the_units_own(app, ctx):
     assert "仅本单位可见" not in sign_in(app.test_client(), "institution").get(
         "/admin/training_plans/").get_data(as_text=True)
     assert db.session.get(TrainingPlan, plan.id) is not None
+
+
+def test_institution_information_and_own_profile(app, ctx):
+    inst = sign_in(app.test_client(), "institution")
+    page = inst.get("/admin/institution_info/").get_data(as_text=True)
+    assert "河南省专业技术人员继续教育基地" in page and "修改密码" in page
+    bad = inst.post("/admin/institution_info/", {"which": "org", "org-contact_name": "李老师",
+                                                 "org-contact_phone": "0371-1234567", "org-email": "not-an-email",
+                                                 "org-address": "郑州市"}).get_data(as_text=True)
+    assert "电子邮箱格式不正确" in bad
+    assert org("河南省专业技术人员继续教育基地").contact_name != "李老师"
+    inst.post("/admin/institution_info/", {"which": "org", "org-contact_name": "李老师",
+                                           "org-contact_phone": "0371-1234567", "org-email": "jd@example.gov.cn",
+                                           "org-address": "郑州市金水路 1 号"})
+    db.session.expire_all()
+    institution = org("河南省专业技术人员继续教育基地")
+    assert (institution.contact_name, institution.email) == ("李老师", "jd@example.gov.cn")
+    from .conftest import membership_of
+
+    account = membership_of("institution").account
+    inst.post("/admin/institution_info/", {"which": "me", "me-phone": "13711112222", "me-email": "me@example.com"})
+    db.session.expire_all()
+    assert (account.phone, account.email) == ("13711112222", "me@example.com")
+    # Only institution admins open it; the home page shows the institution's to-dos.
+    assert sign_in(app.test_client(), "unit").get("/admin/institution_info/").status_code == 403
+    assert "未申报学时的培训班" in inst.get("/admin/").get_data(as_text=True)

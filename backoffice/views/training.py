@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from wtforms import DateField, DecimalField, FileField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from .. import audit, training
 from ..extensions import db
@@ -40,6 +40,7 @@ from .home import waiting_item
 ORDER = 60
 CATEGORY = "培训信息管理"
 
+EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PLAN_STATUS = c.badge_formatter(PLAN_STATUSES, c.STATUS_COLOURS)
 
 
@@ -815,13 +816,13 @@ class OrgInfoForm(FlaskForm):
     contact_name = StringField("联系人", validators=[DataRequired("请输入联系人"), Length(max=50, message="不超过 50 字")])
     contact_phone = StringField("联系电话", validators=[DataRequired("请输入联系电话"),
                                                      Length(max=30, message="不超过 30 字")])
-    email = StringField("电子邮箱", validators=[DataRequired("请输入电子邮箱"), Email("电子邮箱格式不正确"),
+    email = StringField("电子邮箱", validators=[DataRequired("请输入电子邮箱"), Regexp(EMAIL_RE, message="电子邮箱格式不正确"),
                                              Length(max=120, message="不超过 120 字")])
 
 
 class ProfileForm(FlaskForm):
     phone = StringField("手机号码", validators=[DataRequired("请输入手机号码"), Length(max=30, message="不超过 30 字")])
-    email = StringField("电子邮箱", validators=[DataRequired("请输入电子邮箱"), Email("电子邮箱格式不正确"),
+    email = StringField("电子邮箱", validators=[DataRequired("请输入电子邮箱"), Regexp(EMAIL_RE, message="电子邮箱格式不正确"),
                                              Length(max=120, message="不超过 120 字")])
 
 
