@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .extensions import db
@@ -483,6 +484,17 @@ def delete_classes(classes, actor):
 MSG_UNKNOWN_PERSON = "该身份证号未在本系统注册，请先让学员注册"
 MSG_PERSON_NOT_ACTIVE = "该身份证号的人员尚未通过注册审核或已停用"
 MSG_DUPLICATE = "该学员已在本培训班中"
+MSG_RACE = "该学员已在本培训班中（可能刚被他人录入），请刷新后重试"
+
+
+def _flush_scores():
+    """Flush new scores; a trainee entered meanwhile by someone else hits the unique
+    (class, person) constraint and becomes a clear message (the caller rolls back)."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise TrainingError(MSG_RACE, "id_number") from None
 
 
 def registered_person(id_number):
@@ -542,7 +554,7 @@ def add_score(cls, id_number, score, passed, remark, actor):
                        id_number=person.id_number, name=person.name, score=score, passed=bool(passed),
                        remark=(remark or "").strip() or None)
     db.session.add(row)
-    db.session.flush()
+    _flush_scores()
     audit.record("create", "trainee_score", row.id, after=_score_snapshot(row), actor=actor)
     return row
 
@@ -729,7 +741,7 @@ def import_rows(cls, rows, actor, *, valid_only=False):
         db.session.add(TraineeScore(class_id=cls.id, institution_id=cls.institution_id, person_id=person.id,
                                     id_number=person.id_number, name=person.name, score=score,
                                     passed=parse_passed(r.passed, score), remark=r.remark or None))
-    db.session.flush()
+    _flush_scores()
     audit.record("import", "training_class", cls.id, after={"imported": len(good), "skipped": len(bad)},
                  actor=actor)
     return len(good), len(bad)

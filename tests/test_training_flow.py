@@ -266,6 +266,8 @@ def test_score_entry_by_id_number(app, ctx):
     assert "成绩须为 0–100 之间的数字" in enter(person.id_number, score="120").get_data(as_text=True)
     assert cls.scores.count() == 0
     assert enter(person.id_number, passed="不合格").status_code == 302
+    page = inst.get(f"/admin/trainee_scores/new/?class_id={cls.id}").get_data(as_text=True)
+    assert "本班已登记的学员" in page and person.id_number in page
     assert "该学员已在本培训班中" in enter(person.id_number).get_data(as_text=True)
     row = cls.scores.one()
     assert (row.name, row.score, row.passed) == (person.name, Decimal("88.0"), False)

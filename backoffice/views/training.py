@@ -536,6 +536,7 @@ class ScoreView(ScopedModelView):
     roles = ("institution_admin",)
     can_export = True
     list_template = "training/score_list.html"
+    create_template = "training/score_form.html"
     column_list = ("training_class", "name", "id_number", "score", "passed", "remark", "declaration")
     column_export_list = ("training_class", "name", "id_number", "score", "passed", "remark")
     column_labels = {
@@ -572,6 +573,14 @@ class ScoreView(ScopedModelView):
         if request.method == "GET" and request.args.get("class_id"):
             form.class_id.data = _int_or_none(request.args.get("class_id"))
         return form
+
+    def render(self, template, **kwargs):
+        if template == self.create_template:
+            wanted = _int_or_none(request.values.get("class_id"))
+            cls = current_scope().get(TrainingClass, wanted) if wanted else None
+            kwargs["chosen_class"] = cls
+            kwargs["class_scores"] = training.roster(cls) if cls is not None else []
+        return super().render(template, **kwargs)
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
