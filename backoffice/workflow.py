@@ -483,14 +483,29 @@ def _has_pending():
 
 
 def _lock(targets):
-    """Bump the version of the targets (and lock them on PostgreSQL); their count."""
+    """Bump the version of the targets and keep them fixed for the statements that follow.
+
+    Returns (count, clause). On PostgreSQL the ids are read ``FOR UPDATE`` and passed on
+    as one array parameter, so rows that enter the queue meanwhile (READ COMMITTED) are
+    not touched by half of the statements. On SQLite the first write takes the database
+    write lock, so the target clause cannot change until the commit.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import Integer, any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        ids = db.session.scalars(select(Declaration.id).where(targets).with_for_update()).all()
+        if not ids:
+            return 0, targets
+        fixed = Declaration.id == any_(bindparam("target_ids", ids, type_=ARRAY(Integer)))
+        targets = and_(fixed, targets)
     result = db.session.execute(
         update(Declaration)
         .where(targets)
         .values(version=Declaration.version + 1)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return result.rowcount, targets
 
 
 def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = None) -> int:
@@ -499,14 +514,18 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
     ``ids_or_select``: ids, or a ``select(Declaration.id)…`` (e.g. the queue's filter).
     Records not at the actor's step are ignored. Pass ``notices=[]`` to collect the
     e-mails of the records that are finally approved.
+
+    Statements: lock/version bump, one INSERT … SELECT of audit rows per outcome
+    (finished / moved on), one UPDATE of the steps (current → approved, next → pending),
+    one UPDATE of the declarations that derives the new state from their steps (no
+    pending step left → approved; otherwise the pending step's organisation and level).
     """
     level, org_id = _queue_of(actor)
     comment = (comment or "").strip() or None
     if comment and len(comment) > 500:
         raise WorkflowError("审核意见不能超过 500 个字")
     db.session.flush()
-    targets = _targets(ids_or_select, level, org_id)
-    n = _lock(targets)
+    n, targets = _lock(_targets(ids_or_select, level, org_id))
     if not n:
         return 0
     at = now()
@@ -514,13 +533,11 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
     moving = and_(targets, _has_waiting())
     if notices is not None:
         notices.extend(_notices_for(finishing, _approved_text))
-    audit.record_many("approve", "declaration", select(Declaration.id).where(finishing), before={
-        "status": "pending", "level": level, "org_id": org_id}, after={"status": "approved"}, comment=comment,
-        actor=actor)
-    audit.record_many("approve", "declaration", select(Declaration.id).where(moving), before={
-        "status": "pending", "level": level, "org_id": org_id}, after={"status": "pending", "moved": "next"},
-        comment=comment, actor=actor)
-    # One UPDATE of the steps: the current one approved, the next waiting one pending.
+    before = {"status": "pending", "level": level, "org_id": org_id}
+    audit.record_many("approve", "declaration", select(Declaration.id).where(finishing), before=before,
+                      after={"status": "approved"}, comment=comment, actor=actor)
+    audit.record_many("approve", "declaration", select(Declaration.id).where(moving), before=before,
+                      after={"status": "pending", "moved": "next"}, comment=comment, actor=actor)
     target_ids = select(Declaration.id).where(targets)
     w = aliased(ReviewStep)
     first_waiting = (
@@ -529,6 +546,7 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
         .scalar_subquery()
     )
     is_current = and_(ReviewStep.status == "pending", ReviewStep.level == level, ReviewStep.org_id == org_id)
+    was_pending = ReviewStep.status == "pending"
     db.session.execute(
         update(ReviewStep)
         .where(
@@ -536,28 +554,26 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
             or_(is_current, and_(ReviewStep.status == "waiting", ReviewStep.seq == first_waiting)),
         )
         .values(
-            status=case((ReviewStep.status == "pending", "approved"), else_="pending"),
-            actor_membership_id=case((ReviewStep.status == "pending", actor.id), else_=None),
-            acted_at=case((ReviewStep.status == "pending", at), else_=None),
-            comment=case((ReviewStep.status == "pending", comment), else_=None),
+            status=case((was_pending, "approved"), else_="pending"),
+            actor_membership_id=case((was_pending, actor.id), else_=None),
+            acted_at=case((was_pending, at), else_=None),
+            comment=case((was_pending, comment), else_=None),
         )
         .execution_options(synchronize_session=False)
     )
-    # Records whose step was the last one: approved.
-    db.session.execute(
-        update(Declaration)
-        .where(targets, ~_has_pending())
-        .values(status="approved", current_org_id=None, current_level=None, decided_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    # The others move to their next step.
     p = aliased(ReviewStep)
-    pending_of = select(p.org_id).where(p.declaration_id == Declaration.id, p.status == "pending")
-    level_of = select(p.level).where(p.declaration_id == Declaration.id, p.status == "pending")
+    pending_org = select(p.org_id).where(p.declaration_id == Declaration.id, p.status == "pending").scalar_subquery()
+    pending_level = select(p.level).where(p.declaration_id == Declaration.id, p.status == "pending").scalar_subquery()
+    finished = ~_has_pending()
     db.session.execute(
         update(Declaration)
         .where(targets)
-        .values(current_org_id=pending_of.scalar_subquery(), current_level=level_of.scalar_subquery())
+        .values(
+            status=case((finished, "approved"), else_="pending"),
+            current_org_id=pending_org,
+            current_level=pending_level,
+            decided_at=case((finished, at), else_=Declaration.decided_at),
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
@@ -569,8 +585,7 @@ def reject_many(ids_or_select, actor, reason, *, notices: list | None = None) ->
     level, org_id = _queue_of(actor)
     reason = _reason(reason, "不通过原因")
     db.session.flush()
-    targets = _targets(ids_or_select, level, org_id)
-    n = _lock(targets)
+    n, targets = _lock(_targets(ids_or_select, level, org_id))
     if not n:
         return 0
     at = now()
