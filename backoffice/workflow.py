@@ -87,8 +87,10 @@ class Notice:
 
 def deliver(notices: Iterable[Notice]) -> int:
     """Send the notices (after the commit). Never raises; returns how many were handed over."""
-    from . import mail
+    import importlib
 
+    # ``backoffice.mail`` the module (the package attribute ``mail`` is the Flask-Mail object).
+    mail = importlib.import_module(".mail", __package__)
     sent = 0
     for notice in notices or ():
         if mail.send(list(notice.recipients), notice.subject, notice.body):
@@ -482,13 +484,14 @@ def _has_pending():
     return exists().where(p.declaration_id == Declaration.id, p.status == "pending")
 
 
-def _lock(targets):
-    """Bump the version of the targets and keep them fixed for the statements that follow.
+def _fix_targets(targets):
+    """Fix the targets for the statements that follow; returns (count, clause).
 
-    Returns (count, clause). On PostgreSQL the ids are read ``FOR UPDATE`` and passed on
-    as one array parameter, so rows that enter the queue meanwhile (READ COMMITTED) are
-    not touched by half of the statements. On SQLite the first write takes the database
-    write lock, so the target clause cannot change until the commit.
+    PostgreSQL: the ids are read ``FOR UPDATE`` (locking the rows against concurrent
+    single moves) and passed on as one array parameter, so rows entering the queue
+    meanwhile (READ COMMITTED) are not touched by half of the statements. SQLite: the
+    first write takes the database write lock, so the clause cannot change before the
+    commit; the count is read first.
     """
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy import Integer, any_, bindparam
@@ -497,15 +500,8 @@ def _lock(targets):
         ids = db.session.scalars(select(Declaration.id).where(targets).with_for_update()).all()
         if not ids:
             return 0, targets
-        fixed = Declaration.id == any_(bindparam("target_ids", ids, type_=ARRAY(Integer)))
-        targets = and_(fixed, targets)
-    result = db.session.execute(
-        update(Declaration)
-        .where(targets)
-        .values(version=Declaration.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount, targets
+        return len(ids), and_(Declaration.id == any_(bindparam("target_ids", ids, type_=ARRAY(Integer))), targets)
+    return db.session.scalar(select(func.count()).select_from(Declaration).where(targets)) or 0, targets
 
 
 def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = None) -> int:
@@ -515,17 +511,18 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
     Records not at the actor's step are ignored. Pass ``notices=[]`` to collect the
     e-mails of the records that are finally approved.
 
-    Statements: lock/version bump, one INSERT … SELECT of audit rows per outcome
-    (finished / moved on), one UPDATE of the steps (current → approved, next → pending),
-    one UPDATE of the declarations that derives the new state from their steps (no
-    pending step left → approved; otherwise the pending step's organisation and level).
+    Statements: fix the targets (ids FOR UPDATE on PostgreSQL), one INSERT … SELECT of
+    audit rows per outcome (finished / moved on), one UPDATE of the steps (current →
+    approved, next → pending), one UPDATE of the declarations that derives each new
+    state from the steps (no pending step left → approved; otherwise the pending step's
+    organisation and level) and bumps the version.
     """
     level, org_id = _queue_of(actor)
     comment = (comment or "").strip() or None
     if comment and len(comment) > 500:
         raise WorkflowError("审核意见不能超过 500 个字")
     db.session.flush()
-    n, targets = _lock(_targets(ids_or_select, level, org_id))
+    n, targets = _fix_targets(_targets(ids_or_select, level, org_id))
     if not n:
         return 0
     at = now()
@@ -573,6 +570,7 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
             current_org_id=pending_org,
             current_level=pending_level,
             decided_at=case((finished, at), else_=Declaration.decided_at),
+            version=Declaration.version + 1,
         )
         .execution_options(synchronize_session=False)
     )
@@ -585,7 +583,7 @@ def reject_many(ids_or_select, actor, reason, *, notices: list | None = None) ->
     level, org_id = _queue_of(actor)
     reason = _reason(reason, "不通过原因")
     db.session.flush()
-    n, targets = _lock(_targets(ids_or_select, level, org_id))
+    n, targets = _fix_targets(_targets(ids_or_select, level, org_id))
     if not n:
         return 0
     at = now()
@@ -609,7 +607,8 @@ def reject_many(ids_or_select, actor, reason, *, notices: list | None = None) ->
     db.session.execute(
         update(Declaration)
         .where(targets)
-        .values(status="rejected", current_org_id=None, current_level=None, decided_at=at, reject_reason=reason)
+        .values(status="rejected", current_org_id=None, current_level=None, decided_at=at, reject_reason=reason,
+                version=Declaration.version + 1)
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
