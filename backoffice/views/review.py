@@ -286,10 +286,16 @@ class DeclarationTrailView(ScopedBaseView):
             and d.source != "institution"
             and not any(s.status == "approved" for s in round_steps)
         )
+        can_submit = (
+            d.status in ("draft", "rejected")
+            and current_user.role == "person"
+            and d.source == "self"
+            and current_scope().person_id == d.person_id
+        )
         spec = FORM_FIELDS.get(d.form.code, []) if d.form else []
         return self.render(
             "review/record.html", d=d, steps=steps, audit_rows=audit_rows, reviewer=reviewer,
-            can_send_back=can_send_back, can_withdraw=can_withdraw, spec=spec, statuses=DECLARATION_STATUSES,
+            can_send_back=can_send_back, can_withdraw=can_withdraw, can_submit=can_submit, spec=spec, statuses=DECLARATION_STATUSES,
             step_statuses=STEP_STATUSES, step_levels=STEP_LEVELS, subject_kinds=SUBJECT_KINDS,
             sources=DECLARATION_SOURCES, action_labels=workflow.ACTION_LABELS,
             back=request.args.get("next") or "",
@@ -320,6 +326,7 @@ class DeclarationTrailView(ScopedBaseView):
             "reject": lambda: workflow.reject(d, current_user, comment, version=version),
             "send_back": lambda: workflow.send_back(d, current_user, comment, version=version),
             "withdraw": lambda: workflow.withdraw(d, current_user, version=version),
+            "submit": lambda: workflow.submit(d, current_user, version=version),
         }
         if op not in moves:
             abort(400)
