@@ -87,8 +87,10 @@ class Notice:
 
 def deliver(notices: Iterable[Notice]) -> int:
     """Send the notices (after the commit). Never raises; returns how many were handed over."""
-    from . import mail
+    import importlib
 
+    # ``backoffice.mail`` the module (the package attribute ``mail`` is the Flask-Mail object).
+    mail = importlib.import_module(".mail", __package__)
     sent = 0
     for notice in notices or ():
         if mail.send(list(notice.recipients), notice.subject, notice.body):
@@ -482,15 +484,24 @@ def _has_pending():
     return exists().where(p.declaration_id == Declaration.id, p.status == "pending")
 
 
-def _lock(targets):
-    """Bump the version of the targets (and lock them on PostgreSQL); their count."""
-    result = db.session.execute(
-        update(Declaration)
-        .where(targets)
-        .values(version=Declaration.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount
+def _fix_targets(targets):
+    """Fix the targets for the statements that follow; returns (count, clause).
+
+    PostgreSQL: the ids are read ``FOR UPDATE`` (locking the rows against concurrent
+    single moves) and passed on as one array parameter, so rows entering the queue
+    meanwhile (READ COMMITTED) are not touched by half of the statements. SQLite: the
+    first write takes the database write lock, so the clause cannot change before the
+    commit; the count is read first.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import Integer, any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        ids = db.session.scalars(select(Declaration.id).where(targets).with_for_update()).all()
+        if not ids:
+            return 0, targets
+        return len(ids), and_(Declaration.id == any_(bindparam("target_ids", ids, type_=ARRAY(Integer))), targets)
+    return db.session.scalar(select(func.count()).select_from(Declaration).where(targets)) or 0, targets
 
 
 def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = None) -> int:
@@ -499,14 +510,19 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
     ``ids_or_select``: ids, or a ``select(Declaration.id)…`` (e.g. the queue's filter).
     Records not at the actor's step are ignored. Pass ``notices=[]`` to collect the
     e-mails of the records that are finally approved.
+
+    Statements: fix the targets (ids FOR UPDATE on PostgreSQL), one INSERT … SELECT of
+    audit rows per outcome (finished / moved on), one UPDATE of the steps (current →
+    approved, next → pending), one UPDATE of the declarations that derives each new
+    state from the steps (no pending step left → approved; otherwise the pending step's
+    organisation and level) and bumps the version.
     """
     level, org_id = _queue_of(actor)
     comment = (comment or "").strip() or None
     if comment and len(comment) > 500:
         raise WorkflowError("审核意见不能超过 500 个字")
     db.session.flush()
-    targets = _targets(ids_or_select, level, org_id)
-    n = _lock(targets)
+    n, targets = _fix_targets(_targets(ids_or_select, level, org_id))
     if not n:
         return 0
     at = now()
@@ -514,13 +530,11 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
     moving = and_(targets, _has_waiting())
     if notices is not None:
         notices.extend(_notices_for(finishing, _approved_text))
-    audit.record_many("approve", "declaration", select(Declaration.id).where(finishing), before={
-        "status": "pending", "level": level, "org_id": org_id}, after={"status": "approved"}, comment=comment,
-        actor=actor)
-    audit.record_many("approve", "declaration", select(Declaration.id).where(moving), before={
-        "status": "pending", "level": level, "org_id": org_id}, after={"status": "pending", "moved": "next"},
-        comment=comment, actor=actor)
-    # One UPDATE of the steps: the current one approved, the next waiting one pending.
+    before = {"status": "pending", "level": level, "org_id": org_id}
+    audit.record_many("approve", "declaration", select(Declaration.id).where(finishing), before=before,
+                      after={"status": "approved"}, comment=comment, actor=actor)
+    audit.record_many("approve", "declaration", select(Declaration.id).where(moving), before=before,
+                      after={"status": "pending", "moved": "next"}, comment=comment, actor=actor)
     target_ids = select(Declaration.id).where(targets)
     w = aliased(ReviewStep)
     first_waiting = (
@@ -529,6 +543,7 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
         .scalar_subquery()
     )
     is_current = and_(ReviewStep.status == "pending", ReviewStep.level == level, ReviewStep.org_id == org_id)
+    was_pending = ReviewStep.status == "pending"
     db.session.execute(
         update(ReviewStep)
         .where(
@@ -536,28 +551,27 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
             or_(is_current, and_(ReviewStep.status == "waiting", ReviewStep.seq == first_waiting)),
         )
         .values(
-            status=case((ReviewStep.status == "pending", "approved"), else_="pending"),
-            actor_membership_id=case((ReviewStep.status == "pending", actor.id), else_=None),
-            acted_at=case((ReviewStep.status == "pending", at), else_=None),
-            comment=case((ReviewStep.status == "pending", comment), else_=None),
+            status=case((was_pending, "approved"), else_="pending"),
+            actor_membership_id=case((was_pending, actor.id), else_=None),
+            acted_at=case((was_pending, at), else_=None),
+            comment=case((was_pending, comment), else_=None),
         )
         .execution_options(synchronize_session=False)
     )
-    # Records whose step was the last one: approved.
-    db.session.execute(
-        update(Declaration)
-        .where(targets, ~_has_pending())
-        .values(status="approved", current_org_id=None, current_level=None, decided_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    # The others move to their next step.
     p = aliased(ReviewStep)
-    pending_of = select(p.org_id).where(p.declaration_id == Declaration.id, p.status == "pending")
-    level_of = select(p.level).where(p.declaration_id == Declaration.id, p.status == "pending")
+    pending_org = select(p.org_id).where(p.declaration_id == Declaration.id, p.status == "pending").scalar_subquery()
+    pending_level = select(p.level).where(p.declaration_id == Declaration.id, p.status == "pending").scalar_subquery()
+    finished = ~_has_pending()
     db.session.execute(
         update(Declaration)
         .where(targets)
-        .values(current_org_id=pending_of.scalar_subquery(), current_level=level_of.scalar_subquery())
+        .values(
+            status=case((finished, "approved"), else_="pending"),
+            current_org_id=pending_org,
+            current_level=pending_level,
+            decided_at=case((finished, at), else_=Declaration.decided_at),
+            version=Declaration.version + 1,
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
@@ -569,8 +583,7 @@ def reject_many(ids_or_select, actor, reason, *, notices: list | None = None) ->
     level, org_id = _queue_of(actor)
     reason = _reason(reason, "不通过原因")
     db.session.flush()
-    targets = _targets(ids_or_select, level, org_id)
-    n = _lock(targets)
+    n, targets = _fix_targets(_targets(ids_or_select, level, org_id))
     if not n:
         return 0
     at = now()
@@ -594,7 +607,8 @@ def reject_many(ids_or_select, actor, reason, *, notices: list | None = None) ->
     db.session.execute(
         update(Declaration)
         .where(targets)
-        .values(status="rejected", current_org_id=None, current_level=None, decided_at=at, reject_reason=reason)
+        .values(status="rejected", current_org_id=None, current_level=None, decided_at=at, reject_reason=reason,
+                version=Declaration.version + 1)
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -22,6 +22,9 @@ COUNT_CAP = 10_000
 PAGE_SIZE = 20
 FIRST_YEAR = 2013
 LEVEL_OF_ROLE = {role: level for level, role in LEVEL_ROLES.items()}
+
+# A literal, not a bound parameter: the partial index ix_decl_pending_queue applies.
+PENDING = literal_column("'pending'")
 
 # Group key of the grouped review: the declaring organisation (the unit itself for
 # records the person declared).
@@ -186,7 +189,7 @@ def queue_clause(scope, membership):
     return (
         scope.clause(Declaration)
         & (Declaration.current_org_id == membership.org_id)
-        & (Declaration.status == "pending")
+        & (Declaration.status == PENDING)
         & (Declaration.current_level == queue_level(membership))
     )
 

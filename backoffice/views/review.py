@@ -57,9 +57,25 @@ def _ids_from_form():
     return ids
 
 
+INLINE_MAILS = 20
+
+
+def _deliver_in(app, notices):
+    with app.app_context():
+        workflow.deliver(notices)
+
+
 def _commit_and_mail(notices):
+    """Commit, then send the e-mails: inline for a few, in a background thread for many
+    (an approve-all of thousands must not wait for thousands of SMTP round trips)."""
     db.session.commit()
-    workflow.deliver(notices)
+    if len(notices) <= INLINE_MAILS:
+        workflow.deliver(notices)
+        return
+    import threading
+
+    threading.Thread(target=_deliver_in, args=(current_app._get_current_object(), list(notices)),
+                     daemon=True).start()
 
 
 class ReviewQueueView(ScopedBaseView):
@@ -211,10 +227,9 @@ class ReviewQueueView(ScopedBaseView):
         scope = current_scope()
         where = Q.queue_ids(scope, current_user, flt)
         back = url_for(".list_view", **flt.as_args())
-        count = Q.exact_count(where)
         if request.method == "GET":
-            return self.render("review/confirm.html", mode="all", op=op, count=count, flt=flt, back=back, reason="",
-                               error=None, ids=None)
+            return self.render("review/confirm.html", mode="all", op=op, count=Q.exact_count(where), flt=flt,
+                               back=back, reason="", error=None, ids=None)
         reason = (request.form.get("reason") or "").strip()
         notices = []
         try:
@@ -224,8 +239,8 @@ class ReviewQueueView(ScopedBaseView):
                 n = workflow.reject_many(where, current_user, reason, notices=notices)
         except workflow.WorkflowError as exc:
             db.session.rollback()
-            return self.render("review/confirm.html", mode="all", op=op, count=count, flt=flt, back=back,
-                               reason=reason, error=str(exc), ids=None)
+            return self.render("review/confirm.html", mode="all", op=op, count=Q.exact_count(where), flt=flt,
+                               back=back, reason=reason, error=str(exc), ids=None)
         _commit_and_mail(notices)
         flash(f"已{'审核通过' if op == 'approve' else '审核不通过'} {n} 条记录", "success")
         return redirect(back)
@@ -271,10 +286,16 @@ class DeclarationTrailView(ScopedBaseView):
             and d.source != "institution"
             and not any(s.status == "approved" for s in round_steps)
         )
+        can_submit = (
+            d.status in ("draft", "rejected")
+            and current_user.role == "person"
+            and d.source == "self"
+            and current_scope().person_id == d.person_id
+        )
         spec = FORM_FIELDS.get(d.form.code, []) if d.form else []
         return self.render(
             "review/record.html", d=d, steps=steps, audit_rows=audit_rows, reviewer=reviewer,
-            can_send_back=can_send_back, can_withdraw=can_withdraw, spec=spec, statuses=DECLARATION_STATUSES,
+            can_send_back=can_send_back, can_withdraw=can_withdraw, can_submit=can_submit, spec=spec, statuses=DECLARATION_STATUSES,
             step_statuses=STEP_STATUSES, step_levels=STEP_LEVELS, subject_kinds=SUBJECT_KINDS,
             sources=DECLARATION_SOURCES, action_labels=workflow.ACTION_LABELS,
             back=request.args.get("next") or "",
@@ -305,6 +326,7 @@ class DeclarationTrailView(ScopedBaseView):
             "reject": lambda: workflow.reject(d, current_user, comment, version=version),
             "send_back": lambda: workflow.send_back(d, current_user, comment, version=version),
             "withdraw": lambda: workflow.withdraw(d, current_user, version=version),
+            "submit": lambda: workflow.submit(d, current_user, version=version),
         }
         if op not in moves:
             abort(400)
