@@ -151,9 +151,7 @@ def missing_glyphs(text: str) -> set[str]:
     return {
         ch
         for ch in set(text)
-        if ord(ch) not in cmap
-        and not ch.isspace()
-        and unicodedata.category(ch) not in ("Cc", "Cf")
+        if ord(ch) not in cmap and not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf")
     }
 
 
@@ -195,8 +193,7 @@ def seal_png(issuer: str, size: int = 600) -> bytes:
     draw = ImageDraw.Draw(img)
     c = s / 2
     ring = s * 0.035
-    draw.ellipse((ring / 2, ring / 2, s - ring / 2, s - ring / 2),
-                 outline=255, width=round(ring))
+    draw.ellipse((ring / 2, ring / 2, s - ring / 2, s - ring / 2), outline=255, width=round(ring))
     draw.polygon(_star(c, c, s * 0.17), fill=255)
 
     text = [ch for ch in issuer.strip() if not ch.isspace()][:24]
@@ -214,13 +211,18 @@ def seal_png(issuer: str, size: int = 600) -> bytes:
             angle = -span / 2 + step * (i + 0.5)  # 0 = top, clockwise
             tile = Image.new("L", (box, box), 0)
             ImageDraw.Draw(tile).text(
-                (box / 2, box / 2), ch, font=font, fill=255, anchor="mm",
-                stroke_width=max(1, round(font_px / 30)), stroke_fill=255)
+                (box / 2, box / 2),
+                ch,
+                font=font,
+                fill=255,
+                anchor="mm",
+                stroke_width=max(1, round(font_px / 30)),
+                stroke_fill=255,
+            )
             # seal lettering is tall and narrow
             narrow = round(box * 0.84)
             tile = tile.resize((narrow, box), Image.Resampling.LANCZOS)
-            tile = tile.rotate(-angle, resample=Image.Resampling.BICUBIC,
-                               expand=True)
+            tile = tile.rotate(-angle, resample=Image.Resampling.BICUBIC, expand=True)
             rad = math.radians(angle)
             x = c + radius * math.sin(rad) - tile.width / 2
             y = c - radius * math.cos(rad) - tile.height / 2
@@ -238,12 +240,10 @@ def seal_png(issuer: str, size: int = 600) -> bytes:
 
 def qr_png_uri(url: str) -> str:
     """The QR code (error correction M) of ``url`` as a PNG data URI."""
-    return segno.make(url, error="m", micro=False).png_data_uri(
-        scale=4, border=0, dark="#1a1a1a")
+    return segno.make(url, error="m", micro=False).png_data_uri(scale=4, border=0, dark="#1a1a1a")
 
 
-def draw_border_png(width_pt: int = 842, height_pt: int = 595,
-                    px_per_pt: int = 2) -> bytes:
+def draw_border_png(width_pt: int = 842, height_pt: int = 595, px_per_pt: int = 2) -> bytes:
     """The decorative page border (static asset ``static/cert/border.png``)."""
     k = px_per_pt * 2  # supersampled
     w, h = width_pt * k, height_pt * k
@@ -263,8 +263,7 @@ def draw_border_png(width_pt: int = 842, height_pt: int = 595,
         pts = []
         for xi in range(field[0], field[2] + 1, 4):
             t = (xi - field[0]) / (field[2] - field[0])
-            y = (field[1] + (field[3] - field[1]) * (j + 0.5) / 14
-                 + 9 * k * math.sin(2 * math.pi * (t * 6 + j * 0.15)))
+            y = field[1] + (field[3] - field[1]) * (j + 0.5) / 14 + 9 * k * math.sin(2 * math.pi * (t * 6 + j * 0.15))
             pts.append((xi, y))
         d.line(pts, fill=tint, width=k // 2 or 1)
 
@@ -294,21 +293,31 @@ def draw_border_png(width_pt: int = 842, height_pt: int = 595,
                 x0, y0 = width_pt - b - size, a
             for f, wdt in ((0.0, 1.2), (0.3, 1.0)):
                 inset = size * f
-                d.rectangle(((x0 + inset) * k, (y0 + inset) * k,
-                             (x0 + size - inset) * k, (y0 + size - inset) * k),
-                            outline=gold, width=round(wdt * k))
+                d.rectangle(
+                    ((x0 + inset) * k, (y0 + inset) * k, (x0 + size - inset) * k, (y0 + size - inset) * k),
+                    outline=gold,
+                    width=round(wdt * k),
+                )
     # corner blocks
-    for cx, cy in ((band_in, band_in), (width_pt - band_out, band_in),
-                   (band_in, height_pt - band_out),
-                   (width_pt - band_out, height_pt - band_out)):
+    for cx, cy in (
+        (band_in, band_in),
+        (width_pt - band_out, band_in),
+        (band_in, height_pt - band_out),
+        (width_pt - band_out, height_pt - band_out),
+    ):
         d.rectangle((cx * k, cy * k, (cx + motif) * k, (cy + motif) * k), fill=red)
         mid = motif / 2
-        d.polygon([((cx + mid) * k, (cy + 4) * k), ((cx + motif - 4) * k, (cy + mid) * k),
-                   ((cx + mid) * k, (cy + motif - 4) * k), ((cx + 4) * k, (cy + mid) * k)],
-                  fill=gold)
+        d.polygon(
+            [
+                ((cx + mid) * k, (cy + 4) * k),
+                ((cx + motif - 4) * k, (cy + mid) * k),
+                ((cx + mid) * k, (cy + motif - 4) * k),
+                ((cx + 4) * k, (cy + mid) * k),
+            ],
+            fill=gold,
+        )
 
-    img = img.resize((width_pt * px_per_pt, height_pt * px_per_pt),
-                     Image.Resampling.LANCZOS)
+    img = img.resize((width_pt * px_per_pt, height_pt * px_per_pt), Image.Resampling.LANCZOS)
     img = img.quantize(colors=24, method=Image.Quantize.MEDIANCUT)
     buf = io.BytesIO()
     img.save(buf, "PNG", optimize=True)
@@ -430,27 +439,23 @@ def _prepare(cert: Mapping[str, Any], base: str, gate: _AssetGate) -> dict[str, 
     }
 
 
-_USER_FIELDS = ("name", "id_number_masked", "unit_name", "years", "issuer",
-                "number", "verify_code")
+_USER_FIELDS = ("name", "id_number_masked", "unit_name", "years", "issuer", "number", "verify_code")
 
 
 def _warn_missing(prepared: list[dict[str, Any]]) -> set[str]:
     text = "".join(c[f] for c in prepared for f in _USER_FIELDS)
     missing = missing_glyphs(text)
     if missing:
-        who = sorted({c["number"] for c in prepared
-                      if missing.intersection("".join(c[f] for f in _USER_FIELDS))})
+        who = sorted({c["number"] for c in prepared if missing.intersection("".join(c[f] for f in _USER_FIELDS))})
         log.warning(
-            "certificate PDF: the embedded font has no glyph for %s; they "
-            "print blank (certificates %s)",
+            "certificate PDF: the embedded font has no glyph for %s; they print blank (certificates %s)",
             ", ".join(f"{ch!r} U+{ord(ch):04X}" for ch in sorted(missing)),
             ", ".join(who[:10]) + (" ..." if len(who) > 10 else ""),
         )
     return missing
 
 
-def render_html(certs: list[Mapping[str, Any]], *, verify_url_base: str,
-                gate: _AssetGate | None = None) -> str:
+def render_html(certs: list[Mapping[str, Any]], *, verify_url_base: str, gate: _AssetGate | None = None) -> str:
     """The xhtml2pdf source (HTML) for ``certs``: one page each."""
     gate = gate or _AssetGate()
     prepared = [_prepare(c, verify_url_base, gate) for c in certs]
@@ -467,12 +472,16 @@ def render_html(certs: list[Mapping[str, Any]], *, verify_url_base: str,
                 "src": gate.allow(_png_data_uri(seal_png(c["issuer"]))),
             }
         c["template"] = seal["template"]
-    return _env().get_template(TEMPLATE_NAME).render(
-        certs=prepared,
-        seals=list(seals.values()),
-        border_src="border.png",
-        verify_url_base=verify_url_base,
-        font_family=CSS_FAMILY,
+    return (
+        _env()
+        .get_template(TEMPLATE_NAME)
+        .render(
+            certs=prepared,
+            seals=list(seals.values()),
+            border_src="border.png",
+            verify_url_base=verify_url_base,
+            font_family=CSS_FAMILY,
+        )
     )
 
 
@@ -508,9 +517,11 @@ def _render_chunk(certs: list[Mapping[str, Any]], verify_url_base: str) -> bytes
                 link_callback=gate,
                 resource_policy=_policy(),
                 encoding="utf-8",
-                context_meta={"title": "继续教育证书",
-                              "author": certs[0]["issuer"] if certs else "",
-                              "subject": "河南省专业技术人员继续教育证书"},
+                context_meta={
+                    "title": "继续教育证书",
+                    "author": certs[0]["issuer"] if certs else "",
+                    "subject": "河南省专业技术人员继续教育证书",
+                },
             )
         finally:
             rl_config.canvas_basefontname = saved
@@ -576,8 +587,7 @@ def render_certificates_to(
     if joiner is None:
         fileobj.write(first)
         return done
-    return joiner.close(info={"/Title": "继续教育证书",
-                              "/Subject": "河南省专业技术人员继续教育证书"})
+    return joiner.close(info={"/Title": "继续教育证书", "/Subject": "河南省专业技术人员继续教育证书"})
 
 
 class _PdfConcatenator:
@@ -717,19 +727,24 @@ class _PdfConcatenator:
             TextStringObject,
         )
 
-        tree = DictionaryObject({
-            NameObject("/Type"): NameObject("/Pages"),
-            NameObject("/Kids"): ArrayObject(
-                IndirectObject(k, 0, None) for k in self.kids),
-            NameObject("/Count"): NumberObject(len(self.kids)),
-        })
+        tree = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Pages"),
+                NameObject("/Kids"): ArrayObject(IndirectObject(k, 0, None) for k in self.kids),
+                NameObject("/Count"): NumberObject(len(self.kids)),
+            }
+        )
         self._emit(2, tree)
-        self._emit(1, DictionaryObject({
-            NameObject("/Type"): NameObject("/Catalog"),
-            NameObject("/Pages"): IndirectObject(2, 0, None),
-        }))
-        info_dict = DictionaryObject({
-            NameObject(k): TextStringObject(v) for k, v in (info or {}).items()})
+        self._emit(
+            1,
+            DictionaryObject(
+                {
+                    NameObject("/Type"): NameObject("/Catalog"),
+                    NameObject("/Pages"): IndirectObject(2, 0, None),
+                }
+            ),
+        )
+        info_dict = DictionaryObject({NameObject(k): TextStringObject(v) for k, v in (info or {}).items()})
         info_dict[NameObject("/Producer")] = TextStringObject("xhtml2pdf; backoffice.pdf")
         info_num = self._alloc()
         self._emit(info_num, info_dict)
@@ -741,9 +756,11 @@ class _PdfConcatenator:
         self._write(b"".join(lines))
         doc_id = uuid.uuid4().hex
         self._write(
-            (f"trailer\n<< /Size {size} /Root 1 0 R /Info {info_num} 0 R "
-             f"/ID [<{doc_id}> <{doc_id}>] >>\nstartxref\n{xref}\n%%EOF\n")
-            .encode("ascii"))
+            (
+                f"trailer\n<< /Size {size} /Root 1 0 R /Info {info_num} 0 R "
+                f"/ID [<{doc_id}> <{doc_id}>] >>\nstartxref\n{xref}\n%%EOF\n"
+            ).encode("ascii")
+        )
         return len(self.kids)
 
 
@@ -779,15 +796,15 @@ def _main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description="certificate PDF tools")
     ap.add_argument("out", nargs="?", help="write a sample certificate PDF here")
-    ap.add_argument("--assets", action="store_true",
-                    help="redraw backoffice/static/cert/border.png")
+    ap.add_argument("--assets", action="store_true", help="redraw backoffice/static/cert/border.png")
     args = ap.parse_args(argv)
     if args.assets:
         STATIC_CERT_DIR.mkdir(parents=True, exist_ok=True)
         (STATIC_CERT_DIR / "border.png").write_bytes(draw_border_png())
     if args.out:
-        Path(args.out).write_bytes(render_certificates(
-            [SAMPLE_CERT], verify_url_base="https://jxjy.example.gov.cn/cert/verify"))
+        Path(args.out).write_bytes(
+            render_certificates([SAMPLE_CERT], verify_url_base="https://jxjy.example.gov.cn/cert/verify")
+        )
     return 0
 
 

@@ -72,10 +72,7 @@ def codepoints(*, ext_a: bool = False) -> set[int]:
 def open_source(path: str, font_number: int | None) -> TTFont:
     if path.lower().endswith((".ttc", ".otc")):
         if font_number is None:
-            names = [
-                f["name"].getDebugName(1) or ""
-                for f in TTCollection(path, lazy=True).fonts
-            ]
+            names = [f["name"].getDebugName(1) or "" for f in TTCollection(path, lazy=True).fonts]
             matches = [i for i, n in enumerate(names) if n.endswith(" SC")]
             if not matches:
                 sys.exit(f"no SC face in {path}: {names}; pass --font-number")
@@ -87,8 +84,7 @@ def open_source(path: str, font_number: int | None) -> TTFont:
 def subset_font(font: TTFont, cps: set[int]) -> None:
     options = subset.Options()
     options.layout_features = []  # ReportLab does no shaping
-    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "VORG", "vhea",
-                            "vmtx", "DSIG", "meta"]
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "VORG", "vhea", "vmtx", "DSIG", "meta"]
     options.hinting = False
     options.desubroutinize = True
     options.glyph_names = False
@@ -129,9 +125,14 @@ def cff_to_glyf(font: TTFont, max_err: float) -> None:
     maxp = font["maxp"] = newTable("maxp")
     maxp.tableVersion = 0x00010000
     maxp.maxZones = 1
-    for attr in ("maxTwilightPoints", "maxStorage", "maxFunctionDefs",
-                 "maxInstructionDefs", "maxStackElements",
-                 "maxSizeOfInstructions"):
+    for attr in (
+        "maxTwilightPoints",
+        "maxStorage",
+        "maxFunctionDefs",
+        "maxInstructionDefs",
+        "maxStackElements",
+        "maxSizeOfInstructions",
+    ):
         setattr(maxp, attr, 0)
     maxp.maxComponentElements = 0
     maxp.compile(font)
@@ -156,8 +157,12 @@ def rename(font: TTFont) -> None:
     name.setName(FAMILY, 4, 3, 1, 0x409)
     name.setName(PS_NAME, 6, 3, 1, 0x409)
     name.setName(
-        "Subset of Noto Serif CJK SC, CFF outlines converted to TrueType; "
-        "built by scripts/build_font.py", 10, 3, 1, 0x409)
+        "Subset of Noto Serif CJK SC, CFF outlines converted to TrueType; built by scripts/build_font.py",
+        10,
+        3,
+        1,
+        0x409,
+    )
     # Mac-platform records would only duplicate the above
     name.names = [r for r in name.names if r.platformID == 3]
 
@@ -166,12 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("src", help="source Noto Serif SC / CJK .otf or .ttc")
     ap.add_argument("out", help="output .ttf")
-    ap.add_argument("--font-number", type=int, default=None,
-                    help="face index in a .ttc (default: the SC face)")
-    ap.add_argument("--max-err", type=float, default=1.0,
-                    help="cu2qu tolerance in font units (em = 1000)")
-    ap.add_argument("--ext-a", action="store_true",
-                    help="also keep CJK Extension A (U+3400-U+4DBF)")
+    ap.add_argument("--font-number", type=int, default=None, help="face index in a .ttc (default: the SC face)")
+    ap.add_argument("--max-err", type=float, default=1.0, help="cu2qu tolerance in font units (em = 1000)")
+    ap.add_argument("--ext-a", action="store_true", help="also keep CJK Extension A (U+3400-U+4DBF)")
     args = ap.parse_args(argv)
 
     font = open_source(args.src, args.font_number)
@@ -187,9 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     check = TTFont(out)
     cmap = check.getBestCmap()
     missing = sorted(c for c in range(0x4E00, 0x9FA6) if c not in cmap)
-    print(f"{out}: {out.stat().st_size:,} bytes, {len(check.getGlyphOrder())} "
-          f"glyphs, {len(cmap)} mapped code points; "
-          f"U+4E00-U+9FA5 missing: {len(missing)}")
+    print(
+        f"{out}: {out.stat().st_size:,} bytes, {len(check.getGlyphOrder())} "
+        f"glyphs, {len(cmap)} mapped code points; "
+        f"U+4E00-U+9FA5 missing: {len(missing)}"
+    )
     return 1 if missing else 0
 
 

@@ -74,10 +74,22 @@ def test_text_has_name_and_literal_markup(reader):
     assert "<img" in flat
     assert HOSTILE_UNIT in flat  # printed literally, not interpreted
     assert "root:x:0:0" not in text
-    for fragment in ("继续教育证书", "河南省专业技术人员", "JXJY-2024-000001",
-                     "K7Q001XD", "410102********1234", "公需科目", "30",
-                     "专业科目", "60", "共计", "90", "河南省人力资源和社会保障厅",
-                     "2024年12月31日", "特发此证"):
+    for fragment in (
+        "继续教育证书",
+        "河南省专业技术人员",
+        "JXJY-2024-000001",
+        "K7Q001XD",
+        "410102********1234",
+        "公需科目",
+        "30",
+        "专业科目",
+        "60",
+        "共计",
+        "90",
+        "河南省人力资源和社会保障厅",
+        "2024年12月31日",
+        "特发此证",
+    ):
         assert fragment in flat, fragment
 
 
@@ -106,8 +118,7 @@ def test_page_is_a4_landscape(reader):
 
 
 def test_three_certificates_three_pages():
-    certs = [make_cert(i, name=name) for i, name in
-             enumerate(["张三", "李四", "王五"], start=1)]
+    certs = [make_cert(i, name=name) for i, name in enumerate(["张三", "李四", "王五"], start=1)]
     out = pdf.render_certificates(certs, verify_url_base=BASE)
     r = PdfReader(io.BytesIO(out))
     assert len(r.pages) == 3
@@ -127,8 +138,7 @@ def test_missing_glyphs():
 
 def test_missing_glyph_is_logged(caplog):
     with caplog.at_level(logging.WARNING, logger="backoffice.pdf"):
-        pdf.render_certificates([make_cert(name="张\U00020000")],
-                                verify_url_base=BASE)
+        pdf.render_certificates([make_cert(name="张\U00020000")], verify_url_base=BASE)
     assert any("U+20000" in rec.getMessage() for rec in caplog.records)
 
 
@@ -144,8 +154,7 @@ def test_font_registered_once(one_pdf):
 
 
 def _qr_image(page) -> Image.Image:
-    square = [im.image for im in page.images
-              if im.image.width == im.image.height and im.image.mode != "RGBA"]
+    square = [im.image for im in page.images if im.image.width == im.image.height and im.image.mode != "RGBA"]
     assert len(square) == 1
     return square[0]
 
@@ -182,12 +191,20 @@ def test_link_callback_serves_only_own_assets(tmp_path):
     assert gate(own) == own
     border = gate("border.png")
     assert border == str((pdf.STATIC_CERT_DIR / "border.png").resolve())
-    for bad in ("file:///etc/passwd", "/etc/passwd", "../pdf.py",
-                "../../backoffice/pdf.py", "static/cert/border.png",
-                "http://169.254.169.254/latest/meta-data/",
-                "https://example.org/x.png", "nonexistent.png",
-                "data:image/png;base64,iVBORw0KGgo=", str(tmp_path / "x.png"),
-                "", None):
+    for bad in (
+        "file:///etc/passwd",
+        "/etc/passwd",
+        "../pdf.py",
+        "../../backoffice/pdf.py",
+        "static/cert/border.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://example.org/x.png",
+        "nonexistent.png",
+        "data:image/png;base64,iVBORw0KGgo=",
+        str(tmp_path / "x.png"),
+        "",
+        None,
+    ):
         assert gate(bad) == blank, bad
     assert len(gate.refused) == 12
 
@@ -198,8 +215,8 @@ def test_chunks_merge_and_progress():
     calls = []
     out = io.BytesIO()
     pages = pdf.render_certificates_to(
-        out, iter(certs), verify_url_base=BASE, chunk=2,
-        progress=lambda done, total: calls.append((done, total)))
+        out, iter(certs), verify_url_base=BASE, chunk=2, progress=lambda done, total: calls.append((done, total))
+    )
     assert calls == [(2, None), (4, None), (5, None)]
     r = PdfReader(io.BytesIO(out.getvalue()), strict=True)
     assert pages == len(r.pages) == 5
@@ -211,14 +228,19 @@ def test_chunks_merge_and_progress():
         assert cert["issuer"] in text
 
     calls.clear()
-    pdf.render_certificates_to(io.BytesIO(), certs[:3], verify_url_base=BASE,
-                               chunk=2, progress=lambda d, t: calls.append((d, t)))
+    pdf.render_certificates_to(
+        io.BytesIO(), certs[:3], verify_url_base=BASE, chunk=2, progress=lambda d, t: calls.append((d, t))
+    )
     assert calls == [(2, 3), (3, 3)]
 
 
 def test_each_page_has_its_issuers_seal():
-    issuers = ["河南省人力资源和社会保障厅", "郑州市人力资源和社会保障局",
-               "洛阳市人力资源和社会保障局", "河南省人力资源和社会保障厅"]
+    issuers = [
+        "河南省人力资源和社会保障厅",
+        "郑州市人力资源和社会保障局",
+        "洛阳市人力资源和社会保障局",
+        "河南省人力资源和社会保障厅",
+    ]
     certs = [make_cert(i, issuer=issuer) for i, issuer in enumerate(issuers, 1)]
     out = pdf.render_certificates(certs, verify_url_base=BASE)  # one chunk
     r = PdfReader(io.BytesIO(out))
@@ -231,8 +253,14 @@ def test_each_page_has_its_issuers_seal():
 
 
 def test_years_range_hours_and_missing_verify_url():
-    cert = make_cert(years="2020—2024", public_hours=30.5, professional_hours=60,
-                     total_hours=90.5, issue_date="2024-06-01", verify_url=None)
+    cert = make_cert(
+        years="2020—2024",
+        public_hours=30.5,
+        professional_hours=60,
+        total_hours=90.5,
+        issue_date="2024-06-01",
+        verify_url=None,
+    )
     out = pdf.render_certificates([cert], verify_url_base=BASE)
     page = PdfReader(io.BytesIO(out)).pages[0]
     flat = page.extract_text().replace("\n", "")
