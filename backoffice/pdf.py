@@ -420,19 +420,24 @@ def _verify_url(cert: Mapping[str, Any], base: str) -> str:
     return f"{base}{'&' if '?' in base else '?'}{query}"
 
 
+def _text(value: Any) -> str:
+    """A field as one line of text (None prints as nothing, not "None")."""
+    return "" if value is None else " ".join(str(value).split())
+
+
 def _prepare(cert: Mapping[str, Any], base: str, gate: _AssetGate) -> dict[str, Any]:
     url = _verify_url(cert, base)
     return {
-        "number": str(cert["number"]),
-        "verify_code": str(cert["verify_code"]),
-        "name": str(cert["name"]),
-        "id_number_masked": str(cert["id_number_masked"]),
-        "unit_name": str(cert["unit_name"]),
-        "years": str(cert["years"]),
+        "number": _text(cert["number"]),
+        "verify_code": _text(cert["verify_code"]),
+        "name": _text(cert["name"]),
+        "id_number_masked": _text(cert["id_number_masked"]),
+        "unit_name": _text(cert["unit_name"]),
+        "years": _text(cert["years"]),
         "public_hours": _fmt_hours(cert["public_hours"]),
         "professional_hours": _fmt_hours(cert["professional_hours"]),
         "total_hours": _fmt_hours(cert["total_hours"]),
-        "issuer": str(cert["issuer"]),
+        "issuer": _text(cert["issuer"]),
         "issue_date": _fmt_date(cert["issue_date"]),
         "verify_url": url,
         "qr_src": gate.allow(qr_png_uri(url)),
