@@ -12,8 +12,9 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select, update
 
-from . import audit, mail, tree
+from . import audit, tree
 from .extensions import db
+from .mail import send as send_mail
 from .models import HRSS_KINDS, Account, Membership, Org, OrgChangeRequest, now
 
 # Roles of organisation admins and the org kinds they belong to.
@@ -326,11 +327,11 @@ def _mail_decisions(membership_ids, approve, reason):
     for email, name, org_name, _role in rows:
         if approve:
             body = f"{name}：您好！您提交的“{org_name}”管理员注册申请已审核通过，现在可以登录系统。"
-            mail.send(email, "注册审核通过", body)
+            send_mail(email, "注册审核通过", body)
         else:
             body = (f"{name}：您好！您提交的“{org_name}”管理员注册申请未通过审核。原因：{reason}\n"
                     "您可以修改信息后重新注册。")
-            mail.send(email, "注册审核未通过", body)
+            send_mail(email, "注册审核未通过", body)
 
 
 # --------------------------------------------------------------------------- enable / disable
@@ -350,6 +351,9 @@ def set_membership_status(scope, ids, status, actor=None):
             continue
         if status == "disabled" and me is not None and r.id == me.id:
             refused.append("不能停用自己的账号")
+            continue
+        if me is not None and me.role != "sysadmin" and r.org_id == me.org_id:
+            refused.append("本单位的管理员请由本单位超级管理员在“管理人员管理”中维护")
             continue
         changed.append(r)
     if status == "disabled":
@@ -739,7 +743,7 @@ def decide_org_change(req, approve, comment, actor):
     requester = req.requested_by
     if requester is not None:
         verdict = "已审核通过，已生效" if approve else f"未通过审核。原因：{comment}"
-        mail.send(requester.account.email, "单位信息变更审核结果",
+        send_mail(requester.account.email, "单位信息变更审核结果",
                   f"{requester.account.name}：您好！您提交的“{req.org.name}”{req.type_label}申请{verdict}")
     return req
 
