@@ -208,7 +208,7 @@ class AdminForm(FlaskForm):
     def data_dict(self):
         return {"id_number": self.id_number.data, "name": (self.name.data or "").strip(),
                 "phone": (self.phone.data or "").strip() or None, "email": (self.email.data or "").strip() or None,
-                "password": self.password.data}
+                "password": self.password.data if getattr(self, "password", None) is not None else None}
 
 
 def role_menus(admin, membership):
