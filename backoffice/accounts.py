@@ -28,7 +28,6 @@ ADMIN_ROLE_OF_KIND = {
 }
 ORG_ADMIN_ROLES = ("unit_admin", "institution_admin", "industry_admin", "hrss_admin")
 REGISTRABLE_KINDS = ("unit", "institution", "industry_dept")
-LIVE_ORG_STATUSES = ("pending", "approved", "disabled")  # a credit code in use
 LIVE_MEMBERSHIP_STATUSES = ("pending", "active", "disabled")
 
 ADMIN_RESET_PASSWORD = "000000"  # seeds: 初始化密码为“000000”
@@ -94,8 +93,16 @@ def account_by_id_number(id_number):
 
 
 def code_taken(code, exclude_org_id=None):
-    """Is this organisation code used by a live (pending/approved/disabled) org?"""
-    stmt = select(Org.id).where(func.upper(Org.code) == (code or "").strip().upper(), Org.status.in_(LIVE_ORG_STATUSES))
+    """Is this organisation code used by a live org?
+
+    Approved and disabled orgs keep their code; a pending one only while its
+    registration is still pending (a withdrawn or rejected registration frees it).
+    """
+    pending_alive = exists().where(Membership.org_id == Org.id, Membership.status == "pending")
+    stmt = select(Org.id).where(
+        func.upper(Org.code) == (code or "").strip().upper(),
+        or_(Org.status.in_(("approved", "disabled")), and_(Org.status == "pending", pending_alive)),
+    )
     if exclude_org_id is not None:
         stmt = stmt.where(Org.id != exclude_org_id)
     return db.session.scalar(stmt.limit(1)) is not None
@@ -332,6 +339,25 @@ def _mail_decisions(membership_ids, approve, reason):
             body = (f"{name}：您好！您提交的“{org_name}”管理员注册申请未通过审核。原因：{reason}\n"
                     "您可以修改信息后重新注册。")
             send_mail(email, "注册审核未通过", body)
+
+
+def withdraw_registration(membership, actor=None):
+    """The applicant withdraws a pending registration (注册审核进度查询 → 撤回申请).
+
+    The membership becomes ``withdrawn``; an organisation registered with it becomes
+    ``rejected`` so that its code and the ID number can be used again.
+    """
+    if membership.status != "pending":
+        raise AccountError("只能撤回待审核的注册申请")
+    membership.status = "withdrawn"
+    audit.record("withdraw", "membership", membership.id, before={"status": "pending"},
+                 after={"status": "withdrawn"}, actor=actor)
+    org = membership.org
+    if org is not None and org.status == "pending" and org.kind in REGISTRABLE_KINDS:
+        org.status = "rejected"
+        audit.record("withdraw", "org", org.id, before={"status": "pending"}, after={"status": "rejected"},
+                     actor=actor)
+    db.session.commit()
 
 
 # --------------------------------------------------------------------------- enable / disable

@@ -241,3 +241,25 @@ def test_disabled_base_data_is_not_offered(client, ctx):
     assert "社会团体" not in page and "事业单位" in page
     data = unit_data(serial=900300, seq=995, unit_type=str(row.id))
     assert "请选择有效的单位性质" in _errors(register(client, "unit", data))
+
+
+def test_withdrawn_registration_frees_code_and_id_number(app, client, ctx):
+    from backoffice import accounts
+
+    data = unit_data(serial=900401, seq=996)
+    register(client, "unit", data)
+    m = membership_by_id_number(data["id_number"], "unit_admin")
+    again = register(client, "unit", unit_data(serial=900401, seq=997))
+    assert "该统一社会信用代码已注册" in _errors(again)  # still pending: taken
+    accounts.withdraw_registration(m)
+    db.session.expire_all()
+    assert (m.status, m.org.status) == ("withdrawn", "rejected")
+    response = register(client, "unit", unit_data(serial=900401, seq=996, password="Other2026z", confirm="Other2026z"))
+    assert "您已完成单位注册" in response.get_data(as_text=True), _errors(response)
+
+
+def test_missing_scan_is_reported_with_other_errors(client, ctx):
+    data = unit_data(serial=900501, seq=998, org_name="")
+    data.pop("scan")
+    errors = _errors(register(client, "unit", data))
+    assert "请上传统一社会信用代码证扫描件" in errors and "请输入单位名称" in errors

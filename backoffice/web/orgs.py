@@ -166,6 +166,10 @@ def register_org(kind):
         else:
             parent = _hrss_parent(form, allow_province=True)
             extra = _org_extras(form, kind)
+            scan = request.files.get("scan")
+            if scan is None or not scan.filename:
+                form.scan.errors = ["请上传统一社会信用代码证扫描件"]
+                valid = False
             if valid and parent is not None and extra is not None:
                 stored = None
                 try:
