@@ -216,7 +216,7 @@ def role_menus(admin, membership):
     menus = []
     for view in admin._views:
         roles = getattr(view, "roles", None)
-        if not roles or membership.role not in roles or view.endpoint in ("admin", "org_admins"):
+        if not roles or membership.role not in roles or view.endpoint in ("admin", "org_admins", "org_profile"):
             continue
         kinds = getattr(view, "hrss_kinds", None)
         if membership.role == "hrss_admin" and kinds is not None and membership.org.kind not in kinds:

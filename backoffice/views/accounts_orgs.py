@@ -47,7 +47,11 @@ class DepartmentView(ScopedModelView):
         depth = max(model.depth - (unit.depth if unit is not None else 0) - 1, 0)
         return Markup("{}{}").format(Markup("&nbsp;" * 4 * depth + ("└ " if depth else "")), escape(model.name))
 
-    column_formatters = {"name": _indented, "status": c.org_status}
+    column_formatters = {
+        "name": _indented,
+        "status": c.badge_formatter({"approved": "正常", "disabled": "已停用"}, c.STATUS_COLOURS),
+        "created_at": lambda v, ctx, m, n: m.created_at.strftime("%Y-%m-%d") if m.created_at else "",
+    }
 
     def get_query(self):
         return super().get_query().filter(Org.kind == "department")
@@ -140,7 +144,8 @@ class OrgProfileView(ScopedBaseView):
                 .order_by(OrgChangeRequest.id.desc()).all())
 
     def _render(self, info_form=None, superior_form=None):
-        info_form = info_form or InfoChangeForm(prefix="info", formdata=None)
+        org = current_user.org
+        info_form = info_form or InfoChangeForm(prefix="info", formdata=None, data={"name": org.name, "code": org.code})
         superior_form = superior_form or SuperiorChangeForm(prefix="sup", formdata=None)
         province, cities, counties = _fill_superior(superior_form)
         return self.render("accounts/org_profile.html", org=current_user.org, history=self._history(),
