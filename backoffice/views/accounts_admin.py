@@ -345,7 +345,13 @@ class SystemUserView(ScopedModelView):
     column_searchable_list = ("account.id_number", "account.name")
     column_filters = ("account.id_number", "account.name", "role", "org.name", "status")
     column_choices = {"role": c.choices(ROLES), "status": c.choices(ACCOUNT_STATUSES)}
-    column_formatters = {"role": c.role_label, "status": c.account_status}
+    column_formatters = {
+        "role": c.role_label,
+        "status": c.account_status,
+        "created_at": lambda v, ctx, m, n: f"{m.created_at:%Y-%m-%d %H:%M}" if m.created_at else "",
+        "account.last_login_at": lambda v, ctx, m, n: (
+            f"{m.account.last_login_at:%Y-%m-%d %H:%M}" if m.account.last_login_at else ""),
+    }
     column_default_sort = ("id", True)
     count_cap = 10000
 
