@@ -243,3 +243,14 @@ def test_sysadmins_managed_and_the_last_one_kept(app, ctx):
                  form_url="/admin/system_users/")
     db.session.expire_all()
     assert me.status == "active"
+
+
+def test_sysadmin_pages_refuse_other_roles(app, ctx):
+    target = membership_of("sysadmin")
+    for key in ("province", "city", "unit"):
+        browser = sign_in(app.test_client(), key)
+        assert browser.get("/admin/sysadmins/").status_code == 403
+        assert browser.post("/admin/sysadmins/reset", {"ids": str(target.id)},
+                            form_url="/admin/").status_code == 403
+    db.session.expire_all()
+    assert target.account.check_password(PASSWORD)

@@ -186,3 +186,20 @@ def test_change_requests_validate_input(app, ctx):
     assert db.session.scalar(select(db.func.count()).select_from(OrgChangeRequest)) == 0
     # Only super-admins of units / institutions / industry depts have the page.
     assert sign_in(app.test_client(), "county").get("/admin/org_profile/").status_code == 403
+
+
+def test_change_request_of_another_unit_cannot_be_withdrawn_and_home_counts_it(app, ctx):
+    hospital = org("郑州市金水区人民医院")
+    browser = sign_in(app.test_client(), "unit")
+    browser.post("/admin/org_profile/superior", {"sup-city": str(org("410100").id), "sup-county": ""},
+                 form_url="/admin/org_profile/")
+    req = db.session.scalar(select(OrgChangeRequest).where(OrgChangeRequest.org_id == hospital.id))
+    assert req is not None and req.new_parent == org("410100")
+    other = sign_in(app.test_client(), "unit2")
+    assert other.post(f"/admin/org_profile/withdraw/{req.id}", {}, form_url="/admin/org_profile/").status_code == 404
+    assert "郑州市金水区人民医院" not in _page(other.get("/admin/org_profile/"))
+    db.session.expire_all()
+    assert req.status == "pending"
+    home = _page(sign_in(app.test_client(), "county").get("/admin/"))
+    assert 'data-key="org_change_review">1<' in home
+    assert 'data-key="org_change_review">0<' in _page(sign_in(app.test_client(), "county2").get("/admin/"))
