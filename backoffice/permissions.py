@@ -314,6 +314,15 @@ class ScopedModelView(RoleMixin, ModelView):
             raise ScopeError(f"{model.__name__} declares no __scope__; it cannot be exposed")
         super().__init__(model, session or db.session, **kwargs)
 
+    # Always the current db.session (never a session captured at start-up).
+    @property
+    def session(self):
+        return db.session
+
+    @session.setter
+    def session(self, value):
+        pass
+
     # -- the one query
     @property
     def scope(self):
