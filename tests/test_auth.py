@@ -146,3 +146,20 @@ def test_logout(client, ctx):
     assert browser.get("/admin/persons/").status_code == 200
     browser.post("/logout", form_url="/admin/")
     assert browser.get("/admin/persons/").status_code == 302
+
+
+def test_home_page_shows_what_waits_for_each_role(app, ctx):
+    from backoffice.models import Declaration, Membership
+
+    unit = membership_of("unit")
+    page = sign_in(app.test_client(), unit).get("/admin/").get_data(as_text=True)
+    waiting = db.session.scalar(select(db.func.count()).select_from(Declaration).where(
+        Declaration.current_org_id == unit.org_id, Declaration.status == "pending"))
+    assert waiting > 0
+    assert re.search(rf'data-key="review_queue">{waiting}<', page)
+    pending_persons = db.session.scalar(select(db.func.count()).select_from(Membership).where(
+        Membership.org_id == unit.org_id, Membership.role == "person", Membership.status == "pending"))
+    assert pending_persons == 1
+    assert 'data-key="pending_persons">1<' in page
+    person_page = sign_in(app.test_client(), "person").get("/admin/").get_data(as_text=True)
+    assert 'data-key="my_drafts">1<' in person_page
