@@ -9,8 +9,9 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 
+from . import extensions
 from .config import BASE_DIR, DEFAULT_SECRET_KEY, Config
-from .extensions import babel, csrf, db, login_manager, mail, migrate
+from .extensions import babel, csrf, db, login_manager, migrate
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def create_app(config=None, **overrides):
     with app.app_context():
         _configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
-    mail.init_app(app)
+    # Not bound as ``backoffice.mail``: that name is the notifications module.
+    extensions.mail.init_app(app)
     babel.init_app(app, default_locale=app.config["BABEL_DEFAULT_LOCALE"])
     csrf.init_app(app)
     login_manager.init_app(app)

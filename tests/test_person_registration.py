@@ -7,11 +7,10 @@ from datetime import date
 from sqlalchemy import func, select
 
 from backoffice.extensions import db
-from backoffice.models import Account, AuditLog, Membership, Org, Person
+from backoffice.models import Account, AuditLog, Membership, Org
 from backoffice.validators import make_id_number
 
 from .conftest import PASSWORD, Browser, membership_of, org, person_named, sign_in
-
 
 
 def outbox():
