@@ -203,3 +203,37 @@ def test_unit_admin_pages_are_for_unit_admins_only(app, ctx):
     assert admin.get("/admin/my/records/").status_code == 403
     assert membership_of("unit").role == "unit_admin"
     assert db.session.scalar(select(func.count()).select_from(Person)) > 0
+
+
+def test_hrss_opens_a_past_year_for_a_unit_in_its_scope(app, ctx):
+    from backoffice.models import YearOpening
+
+    hospital = org("郑州市金水区人民医院")
+    last = date.today().year - 1
+    county = sign_in(app.test_client(), "county")
+    response = county.post("/admin/year_openings/new/", {"unit": str(hospital.id), "year": str(last)})
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    opening = db.session.scalar(select(YearOpening).where(YearOpening.unit_id == hospital.id))
+    assert opening.year == last and opening.county_id == hospital.county_id
+    # the other county sees nothing and cannot open a year for a unit outside its subtree
+    other = sign_in(app.test_client(), "county2")
+    assert hospital.name not in other.get("/admin/year_openings/").get_data(as_text=True)
+    before = db.session.scalar(select(func.count()).select_from(YearOpening))
+    other.post("/admin/year_openings/new/", {"unit": str(hospital.id), "year": str(last - 1)})
+    assert db.session.scalar(select(func.count()).select_from(YearOpening)) == before
+    # a current or future year cannot be "opened"
+    page = county.post("/admin/year_openings/new/", {"unit": str(hospital.id), "year": str(date.today().year)},
+                       form_url="/admin/year_openings/new/").get_data(as_text=True)
+    assert "只能开放以往年度" in page
+    # the person now sees last year in the declaration form
+    me = sign_in(app.test_client(), "person")
+    assert f'<option value="{last}"' in me.get("/admin/my/declare/").get_data(as_text=True)
+
+
+def test_home_shows_the_persons_and_the_unit_admins_work(app, ctx):
+    me = sign_in(app.test_client(), "person")
+    home = me.get("/admin/").get_data(as_text=True)
+    assert "/admin/my/records/?status=draft" in home and "审核不通过的学时申报" in home
+    admin = sign_in(app.test_client(), "unit")
+    home = admin.get("/admin/").get_data(as_text=True)
+    assert "/admin/person-registrations/" in home and "待审核的职务变更" in home
