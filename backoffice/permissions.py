@@ -140,10 +140,29 @@ class Scope:
             return true()
         if model is Org:
             return self.org_clause()
+        if "via" in spec:
+            # Rows reached only through a parent row: in scope when the parent is.
+            column, parent_name = spec["via"]
+            parent = db.Model.registry._class_registry[parent_name]
+            parent_pk = inspect(parent).primary_key[0]
+            return getattr(model, column).in_(select(parent_pk).where(self.clause(parent)))
+        if "accounts" in spec:
+            return self._account_clause(model, spec["accounts"])
         rule = RULES.get(self.role)
         if rule is None:
             return false()
         return rule(self, model, spec)
+
+    def _account_clause(self, model, column_name):
+        """Accounts holding a membership in scope (and, for a person, their own)."""
+        from .models import Membership
+
+        column = getattr(model, column_name)
+        if self.role == "sysadmin":
+            return true()
+        if self.role == "person":
+            return column == self.membership.account_id
+        return column.in_(select(Membership.account_id).where(self.clause(Membership)))
 
     def query(self, model):
         """The one entry to rows of ``model`` (legacy Query API, used by Flask-Admin)."""

@@ -231,3 +231,21 @@ def test_a_model_without_scope_cannot_be_exposed(app):
         with pytest.raises(ScopeError):
             Scope(membership_of("unit")).clause(Loose)
     db.metadata.remove(Loose.__table__)
+
+
+def test_accounts_and_review_steps_follow_their_owners(app):
+    from backoffice.models import Account, ReviewStep
+
+    with app.test_request_context():
+        county = Scope(membership_of("county"))
+        unit2_admin = membership_of("unit2").account
+        own_admin = membership_of("unit").account
+        ids = {a.id for a in county.query(Account)}
+        assert own_admin.id in ids and unit2_admin.id not in ids
+        person = Scope(membership_of("person"))
+        assert [a.id for a in person.query(Account)] == [membership_of("person").account_id]
+        steps = county.query(ReviewStep).all()
+        assert steps and all(s.declaration.county_id == membership_of("county").org_id for s in steps)
+        other = db.session.scalar(select(ReviewStep).join(Declaration).where(
+            Declaration.unit_id == org(OTHER_UNIT).id))
+        assert county.get(ReviewStep, other.id) is None

@@ -274,6 +274,16 @@ class YearOpeningView(ScopedModelView):
     form_args = {"unit": {"label": "单位"}, "year": {"label": "开放年度"}}
     form_ajax_refs = {"unit": {"fields": ("name",), "page_size": 10, "placeholder": "输入单位名称搜索"}}
 
+    # The session of the request (not the one captured when the view was registered),
+    # so that rows loaded through the scope and the new row share one session.
+    @property
+    def session(self):
+        return db.session
+
+    @session.setter
+    def session(self, value):
+        pass
+
     def field_choice_query(self, name, query):
         if name == "unit":
             return query.filter(Org.kind == "unit", Org.status == "approved")

@@ -20,8 +20,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -40,7 +38,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 from .. import audit, mail, registration
 from ..auth import ChangePasswordForm
 from ..declarations import ATTACHMENT_MIMETYPES, attachment_path
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import (
     GENDERS,
     HRSS_KINDS,
@@ -58,14 +56,6 @@ from ..tree import subtree_clause
 from ..validators import IdNumber, id_birth_date, id_gender
 
 bp = Blueprint("person_portal", __name__)
-
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", default_limits=[])
-
-
-@bp.record_once
-def _init_limiter(state):
-    limiter.init_app(state.app)
-
 
 ETHNICITIES = (
     "汉族 蒙古族 回族 藏族 维吾尔族 苗族 彝族 壮族 布依族 朝鲜族 满族 侗族 瑶族 白族 土家族 哈尼族 哈萨克族 傣族 "
