@@ -241,4 +241,6 @@ def can_withdraw(declaration):
     """Pending, declared by the person or the unit (not an institution), no approval yet."""
     if declaration.status != "pending" or declaration.source == "institution":
         return False
-    return not any(step.status == "approved" for step in declaration.steps)
+    from .workflow import steps_of_round
+
+    return not any(step.status == "approved" for step in steps_of_round(declaration))

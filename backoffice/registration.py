@@ -7,6 +7,7 @@ session; the caller commits, then calls :func:`notify` (mail after the commit).
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .extensions import db
@@ -201,7 +202,17 @@ def withdraw(membership, password):
         if others is None and children is None:
             audit.record("withdraw_registration", "org", org.id, before={"status": "pending", "name": org.name},
                          after={"status": "withdrawn"})
-            db.session.delete(org)
+            db.session.execute(
+                update(audit.AuditLog).where(audit.AuditLog.actor_org_id == org.id)
+                .values(actor_org_id=None).execution_options(synchronize_session=False)
+            )
+            try:
+                with db.session.begin_nested():
+                    db.session.delete(org)
+            except IntegrityError:
+                # Still referenced by rows of another area: keep it, closed as rejected.
+                org = db.session.get(Org, org.id)
+                org.status = "rejected"
     db.session.flush()
     if not db.session.scalar(select(Membership.id).where(Membership.account_id == account.id).limit(1)):
         db.session.execute(

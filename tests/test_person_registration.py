@@ -217,3 +217,27 @@ def test_forgot_password_link_works_once_and_reveals_nothing(client, ctx):
     page = browser.get(link).get_data(as_text=True)
     assert "该重置链接已使用过" in page
     assert "重置链接无效或已过期" in browser.get("/password/reset/garbage").get_data(as_text=True)
+
+
+def test_a_pending_unit_registration_can_be_withdrawn(client, ctx):
+    applicant = membership_of("pending_unit")
+    account_id, org_id = applicant.account_id, applicant.org_id
+    browser = Browser(client)
+    data = {"name": applicant.account.name, "id_number": applicant.account.id_number,
+            "membership_id": applicant.id, "password": PASSWORD}
+    response = browser.post("/register/status/withdraw", data, form_url="/register/status")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Account, account_id) is None
+    remaining = db.session.get(Org, org_id)
+    assert remaining is None or remaining.status == "rejected"
+
+
+def test_reset_links_expire(client, ctx, monkeypatch):
+    from backoffice.web import person as portal
+
+    zhang = person_named("张伟")
+    Browser(client).post("/password/forgot", {"id_number": zhang.id_number, "contact": zhang.email})
+    link = re.search(r"(/password/reset/\S+)", outbox()[-1].body).group(1)
+    monkeypatch.setattr(portal, "RESET_MAX_AGE", -1)
+    assert "重置链接无效或已过期" in Browser(client).get(link).get_data(as_text=True)
