@@ -207,11 +207,12 @@ class DeclareView(PersonPage):
     """学时（分）申报: one form for a new record and for editing a draft."""
 
     def _context(self, person, values, errors, declaration=None):
+        scope = current_scope()
         forms = db.session.scalars(
-            select(LearningForm).where(LearningForm.enabled.is_(True)).order_by(LearningForm.sort_order)).all()
+            scope.select(LearningForm).where(LearningForm.enabled.is_(True)).order_by(LearningForm.sort_order)).all()
         years = declarations.open_years(person)
         subjects = db.session.scalars(
-            select(Subject).where(Subject.enabled.is_(True), Subject.year.in_(years)).order_by(Subject.kind, Subject.name)
+            scope.select(Subject).where(Subject.enabled.is_(True), Subject.year.in_(years)).order_by(Subject.kind, Subject.name)
         ).all()
         return dict(person=person, forms=forms, form_fields=hours.FORM_FIELDS, years=years, subjects=subjects,
                     values=values, errors=errors, declaration=declaration, kinds=SUBJECT_KINDS,
@@ -221,7 +222,7 @@ class DeclareView(PersonPage):
         form_code = ""
         form_row = None
         if (request.form.get("form_id") or "").isdigit():
-            form_row = db.session.get(LearningForm, int(request.form["form_id"]))
+            form_row = current_scope().get(LearningForm, int(request.form["form_id"]))
             form_code = form_row.code if form_row else ""
         raw = _raw_from_request(form_code)
         values = dict(raw, fields_code=form_code)
@@ -290,7 +291,7 @@ class DeclareView(PersonPage):
     @expose("/compute")
     def compute(self):
         """JSON: the hours the rule gives for the chosen form's fields, with the reason."""
-        form_row = db.session.get(LearningForm, request.args.get("form_id", type=int) or 0)
+        form_row = current_scope().get(LearningForm, request.args.get("form_id", type=int) or 0)
         if form_row is None or not form_row.enabled:
             return jsonify({"ok": False, "error": "请选择学习形式"})
         prefix = f"fields-{form_row.code}-"
