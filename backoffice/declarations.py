@@ -125,10 +125,22 @@ def _decimal(value, field, label):
     return number
 
 
-def compute(form, fields):
-    """Hours the rule gives for ``fields`` of learning form ``form`` (a LearningForm)."""
-    result = hours.compute_hours(form.code, fields, form.rule or None)
-    return result
+def compute(form, fields, person=None, year=None):
+    """Hours the rule gives for ``fields`` of learning form ``form`` (a LearningForm).
+
+    Forms that earn "the year's full hours" (课程进修 ≥ 6 months, 援藏援疆等) read the
+    standard that applies to the person in that year.
+    """
+    required = {}
+    if person is not None and year:
+        from .standards import standard_for_person
+
+        try:
+            standard = standard_for_person(person, year)
+            required = {"public_required": standard["public"], "professional_required": standard["professional"]}
+        except hours.HoursError:
+            required = {}
+    return hours.compute_hours(form.code, fields, form.rule or None, **required)
 
 
 def clean(person, raw):
@@ -170,7 +182,7 @@ def clean(person, raw):
         if spec["type"] == "bool":
             fields[spec["name"]] = fields[spec["name"]] in ("1", "on", "true", True)
     try:
-        result = compute(form, fields)
+        result = compute(form, fields, person, year)
     except hours.HoursError as exc:
         raise DeclarationError(exc.message, f"fields-{form.code}-{exc.field}" if exc.field else "form_id") from None
     claimed_raw = raw.get("claimed_hours")

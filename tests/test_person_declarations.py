@@ -191,3 +191,13 @@ def test_records_list_filters_and_institution_records_cannot_be_withdrawn(app, c
     assert pending.status == "pending"
     assert membership_of("person")
     assert isinstance(Browser, type)
+
+
+def test_course_study_of_six_months_earns_the_years_professional_hours(app, ctx):
+    me = sign_in(app.test_client(), "person")
+    form = db.session.scalar(select(LearningForm).where(LearningForm.code == "course_study"))
+    data = me.get(f"/admin/my/declare/compute?form_id={form.id}&year={date.today().year}"
+                  "&fields-course_study-months=6").get_json()
+    assert data["ok"] and data["hours"] == "60"
+    data = me.get(f"/admin/my/declare/compute?form_id={form.id}&fields-course_study-months=x").get_json()
+    assert not data["ok"] and "整数" in data["error"]

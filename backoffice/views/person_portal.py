@@ -300,7 +300,7 @@ class DeclareView(PersonPage):
             if spec["type"] == "bool":
                 fields[spec["name"]] = fields.get(spec["name"]) in ("1", "on", "true")
         try:
-            result = declarations.compute(form_row, fields)
+            result = declarations.compute(form_row, fields, my_person(), request.args.get("year", type=int))
         except hours.HoursError as exc:
             return jsonify({"ok": False, "error": exc.message,
                             "field": f"fields-{form_row.code}-{exc.field}" if exc.field else None})
