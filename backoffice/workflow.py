@@ -1,0 +1,702 @@
+"""The review chain of a declaration: an explicit transition table, one function per move.
+
+Rules (SPEC §3, FAQ 学时审核流程 / 学时申报错误，如何撤销):
+
+* The chain is fixed at submission and stored as ``ReviewStep`` rows:
+  unit → competent department → HRSS of the unit's region. Levels that do not apply are
+  skipped. Self-declared records start at the unit. Records declared by a unit or an
+  institution skip the unit level; their public subjects go to the HRSS only, their
+  professional ones to the competent department (``route='industry'``, the default) or
+  straight to the HRSS (``route='hrss'``).
+* Only one step is ``pending`` at a time; the declaration carries it as
+  ``current_org_id`` / ``current_level``.
+* Every move is guarded by optimistic concurrency: ``UPDATE declaration … WHERE id = :id
+  AND version = :seen AND status = :status AND current_org_id = :org``. Zero rows means
+  someone else moved the record meanwhile: ``WorkflowError(CONFLICT)``.
+* Every move writes its audit row in the same session. The functions flush but never
+  commit: the caller commits once, then delivers the returned notices
+  (``deliver(notices)``), so a mail failure never undoes a decision.
+
+A *round* is one submission: its steps are the ones after the last step that ended a
+round (rejected / returned / withdrawn). Steps that never started are deleted when a
+round ends, so ``waiting`` steps only ever belong to the current round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Select, and_, case, delete, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from . import audit
+from .extensions import db
+from .models import Declaration, Org, Person, ReviewStep, now
+from .tree import hrss_of
+
+CONFLICT = "该记录已被他人处理，请刷新后重试"
+
+LEVEL_ROLES = {"unit": "unit_admin", "industry": "industry_admin", "hrss": "hrss_admin"}
+ROUTES = {"industry": "行业主管部门", "hrss": "同级人社部门"}
+ACTION_LABELS = {
+    "submit": "提交",
+    "approve": "审核通过",
+    "reject": "审核不通过",
+    "withdraw": "撤销",
+    "send_back": "驳回",
+    "reopen": "重新编辑",
+}
+ROUND_END = ("rejected", "returned", "withdrawn")
+
+# ``NEXT``: the next step of the chain becomes pending, or the record is approved when
+# the current step was the last one.
+NEXT = "next"
+
+# (status, current level) → action → next status. ``None`` as level: any/no level.
+TRANSITIONS: dict[tuple[str, str | None], dict[str, str]] = {
+    ("draft", None): {"submit": "pending"},
+    ("rejected", None): {"submit": "pending", "reopen": "draft"},
+    ("pending", "unit"): {"approve": NEXT, "reject": "rejected", "withdraw": "draft"},
+    ("pending", "industry"): {"approve": NEXT, "reject": "rejected", "withdraw": "draft", "send_back": "draft"},
+    ("pending", "hrss"): {"approve": NEXT, "reject": "rejected", "withdraw": "draft", "send_back": "draft"},
+    ("approved", None): {"send_back": "draft"},
+}
+
+
+class WorkflowError(Exception):
+    """A move that is not allowed; the message is shown to the user as is."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An e-mail to send after the commit."""
+
+    recipients: tuple
+    subject: str
+    body: str
+
+
+def deliver(notices: Iterable[Notice]) -> int:
+    """Send the notices (after the commit). Never raises; returns how many were handed over."""
+    from . import mail
+
+    sent = 0
+    for notice in notices or ():
+        if mail.send(list(notice.recipients), notice.subject, notice.body):
+            sent += 1
+    return sent
+
+
+# --------------------------------------------------------------------------- table
+def allowed_actions(status: str, level: str | None) -> dict[str, str]:
+    """The moves the transition table allows from (status, level)."""
+    return TRANSITIONS.get((status, level)) or TRANSITIONS.get((status, None)) or {}
+
+
+def target_of(status: str, level: str | None, action: str) -> str:
+    """Next status of ``action`` from (status, level), or WorkflowError."""
+    target = allowed_actions(status, level).get(action)
+    if target is None:
+        from .models import DECLARATION_STATUSES
+
+        raise WorkflowError(
+            f"当前状态（{DECLARATION_STATUSES.get(status, status)}）下不能{ACTION_LABELS.get(action, action)}"
+        )
+    return target
+
+
+# --------------------------------------------------------------------------- chain
+def build_chain(declaration) -> list[tuple[str, int]]:
+    """The levels and organisations that review ``declaration``, in order."""
+    unit = db.session.get(Org, declaration.unit_id)
+    if unit is None:
+        raise WorkflowError("申报记录缺少所在单位，无法提交")
+    hrss = hrss_of(unit)
+    if hrss is None:
+        raise WorkflowError("未找到单位所属的人社部门，无法提交")
+    source = declaration.source or "self"
+    professional = declaration.subject_kind == "professional"
+    route = declaration.route
+    chain: list[tuple[str, int]] = []
+    if source == "self":
+        chain.append(("unit", unit.id))
+    if professional and unit.competent_dept_id and route in ("industry", None):
+        chain.append(("industry", unit.competent_dept_id))
+    chain.append(("hrss", hrss.id))
+    return chain
+
+
+def steps_of_round(declaration) -> list[ReviewStep]:
+    """The steps of the current (or last) submission, in order."""
+    steps = list(
+        db.session.scalars(
+            select(ReviewStep).where(ReviewStep.declaration_id == declaration.id).order_by(ReviewStep.seq)
+        )
+    )
+    start = 0
+    for i, step in enumerate(steps):
+        if step.status in ROUND_END and i + 1 < len(steps):
+            start = i + 1
+    return steps[start:]
+
+
+def current_step(declaration) -> ReviewStep | None:
+    return db.session.scalar(
+        select(ReviewStep).where(ReviewStep.declaration_id == declaration.id, ReviewStep.status == "pending")
+    )
+
+
+# --------------------------------------------------------------------------- who
+def _active(actor):
+    if actor is None or getattr(actor, "status", None) != "active":
+        raise WorkflowError("当前账号不可用，请重新登录")
+
+
+def is_reviewer_of(actor, level: str | None, org_id: int | None) -> bool:
+    return (
+        actor is not None
+        and getattr(actor, "status", None) == "active"
+        and level in LEVEL_ROLES
+        and actor.role == LEVEL_ROLES[level]
+        and actor.org_id == org_id
+    )
+
+
+def _person_id_of(actor):
+    if actor is None or actor.role != "person":
+        return None
+    person = db.session.scalar(select(Person).where(Person.membership_id == actor.id))
+    return person.id if person is not None else None
+
+
+def _is_owner(declaration, actor) -> bool:
+    pid = _person_id_of(actor)
+    return pid is not None and pid == declaration.person_id
+
+
+def _is_declarer_admin(declaration, actor) -> bool:
+    return (
+        actor is not None
+        and actor.role in ("unit_admin", "institution_admin", "hrss_admin")
+        and declaration.declarer_org_id is not None
+        and actor.org_id == declaration.declarer_org_id
+    )
+
+
+def _may_declare(declaration, actor) -> bool:
+    """The person (own records), the declaring organisation's admin, or an HRSS admin above."""
+    if declaration.source == "self" and _is_owner(declaration, actor):
+        return True
+    if _is_declarer_admin(declaration, actor):
+        return True
+    if actor.role == "hrss_admin":
+        from .permissions import Scope
+
+        return Scope(actor).contains(declaration)
+    return False
+
+
+# --------------------------------------------------------------------------- guarded update
+def _guarded_update(declaration, seen_version, values):
+    """The optimistic-concurrency UPDATE: refused when the record moved meanwhile."""
+    org_match = (
+        Declaration.current_org_id.is_(None)
+        if declaration.current_org_id is None
+        else Declaration.current_org_id == declaration.current_org_id
+    )
+    result = db.session.execute(
+        update(Declaration)
+        .where(
+            Declaration.id == declaration.id,
+            Declaration.version == seen_version,
+            Declaration.status == declaration.status,
+            org_match,
+        )
+        .values(version=Declaration.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.expire(declaration)
+        raise WorkflowError(CONFLICT)
+
+
+def _state(declaration):
+    return {
+        "status": declaration.status,
+        "level": declaration.current_level,
+        "org_id": declaration.current_org_id,
+    }
+
+
+def _prepare(declaration, version):
+    db.session.flush()
+    if declaration.id is None:
+        raise WorkflowError("申报记录尚未保存")
+    seen = declaration.version if version is None else int(version)
+    if seen != declaration.version:
+        raise WorkflowError(CONFLICT)
+    return seen
+
+
+def _finish(declaration, action, before, actor, comment=None):
+    db.session.flush()
+    db.session.expire(declaration)
+    audit.record(action, "declaration", declaration.id, before=before, after=_state(declaration), comment=comment,
+                 actor=actor)
+    db.session.flush()
+
+
+def _end_round(declaration_id):
+    """Steps of the ending round that never started are dropped."""
+    db.session.execute(
+        delete(ReviewStep)
+        .where(ReviewStep.declaration_id == declaration_id, ReviewStep.status == "waiting")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _reason(reason, what="原因"):
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError(f"请填写{what}")
+    if len(reason) > 500:
+        raise WorkflowError(f"{what}不能超过 500 个字")
+    return reason
+
+
+# --------------------------------------------------------------------------- moves
+def submit(declaration, actor, *, route=None, version=None) -> list[Notice]:
+    """draft (or rejected) → pending at the first level of the chain."""
+    _active(actor)
+    seen = _prepare(declaration, version)
+    target_of(declaration.status, None, "submit")
+    if not _may_declare(declaration, actor):
+        raise WorkflowError("您不能提交此申报记录")
+    if route is not None:
+        if route not in ROUTES:
+            raise WorkflowError("请选择审核部门：行业主管部门或同级人社部门")
+        declaration.route = route
+        db.session.flush()
+    chain = build_chain(declaration)
+    before = _state(declaration)
+    first_level, first_org = chain[0]
+    _guarded_update(
+        declaration,
+        seen,
+        {
+            "status": "pending",
+            "current_org_id": first_org,
+            "current_level": first_level,
+            "submitted_at": now(),
+            "decided_at": None,
+            "reject_reason": None,
+        },
+    )
+    _end_round(declaration.id)
+    start = (
+        db.session.scalar(select(func.max(ReviewStep.seq)).where(ReviewStep.declaration_id == declaration.id)) or 0
+    )
+    for i, (level, org_id) in enumerate(chain):
+        db.session.add(
+            ReviewStep(
+                declaration_id=declaration.id,
+                seq=start + 1 + i,
+                level=level,
+                org_id=org_id,
+                status="pending" if i == 0 else "waiting",
+            )
+        )
+    _finish(declaration, "submit", before, actor)
+    return []
+
+
+def withdraw(declaration, actor, *, version=None) -> list[Notice]:
+    """撤销: pending with no approval yet → draft (the person, or the declaring organisation)."""
+    _active(actor)
+    seen = _prepare(declaration, version)
+    target_of(declaration.status, declaration.current_level, "withdraw")
+    if declaration.source == "institution" and not _is_declarer_admin(declaration, actor):
+        raise WorkflowError("施教机构申报的学时不能由个人撤销，请联系申报的施教机构撤回")
+    if not (_is_owner(declaration, actor) or _is_declarer_admin(declaration, actor)):
+        raise WorkflowError("您不能撤销此申报记录")
+    if any(s.status == "approved" for s in steps_of_round(declaration)):
+        raise WorkflowError("该记录已有审核部门审核通过，不能撤销；如需更正请联系上级审核部门驳回")
+    step = current_step(declaration)
+    before = _state(declaration)
+    _guarded_update(declaration, seen, {"status": "draft", "current_org_id": None, "current_level": None})
+    if step is not None:
+        step.status, step.actor_membership_id, step.acted_at = "withdrawn", actor.id, now()
+    _end_round(declaration.id)
+    _finish(declaration, "withdraw", before, actor)
+    return []
+
+
+def approve(declaration, actor, comment=None, *, version=None) -> list[Notice]:
+    """The current level approves: the next level gets it, or the record is approved."""
+    _active(actor)
+    seen = _prepare(declaration, version)
+    target_of(declaration.status, declaration.current_level, "approve")
+    if not is_reviewer_of(actor, declaration.current_level, declaration.current_org_id):
+        raise WorkflowError("该记录不在您的审核环节，不能审核")
+    comment = (comment or "").strip() or None
+    if comment and len(comment) > 500:
+        raise WorkflowError("审核意见不能超过 500 个字")
+    step = current_step(declaration)
+    following = db.session.scalar(
+        select(ReviewStep)
+        .where(ReviewStep.declaration_id == declaration.id, ReviewStep.status == "waiting")
+        .order_by(ReviewStep.seq)
+        .limit(1)
+    )
+    before = _state(declaration)
+    if following is not None:
+        values = {"current_org_id": following.org_id, "current_level": following.level}
+    else:
+        values = {"status": "approved", "current_org_id": None, "current_level": None, "decided_at": now()}
+    _guarded_update(declaration, seen, values)
+    if step is not None:
+        step.status, step.actor_membership_id, step.acted_at, step.comment = "approved", actor.id, now(), comment
+    if following is not None:
+        following.status = "pending"
+    _finish(declaration, "approve", before, actor, comment)
+    return _notices_of(declaration, _approved_text) if following is None else []
+
+
+def reject(declaration, actor, reason, *, version=None) -> list[Notice]:
+    """审核不通过 at the current level, with a required reason; ends the submission."""
+    _active(actor)
+    seen = _prepare(declaration, version)
+    target_of(declaration.status, declaration.current_level, "reject")
+    if not is_reviewer_of(actor, declaration.current_level, declaration.current_org_id):
+        raise WorkflowError("该记录不在您的审核环节，不能审核")
+    reason = _reason(reason, "不通过原因")
+    step = current_step(declaration)
+    before = _state(declaration)
+    _guarded_update(
+        declaration,
+        seen,
+        {"status": "rejected", "current_org_id": None, "current_level": None, "decided_at": now(),
+         "reject_reason": reason},
+    )
+    if step is not None:
+        step.status, step.actor_membership_id, step.acted_at, step.comment = "rejected", actor.id, now(), reason
+    _end_round(declaration.id)
+    _finish(declaration, "reject", before, actor, reason)
+    return _notices_of(declaration, _rejected_text, reason)
+
+
+def send_back(declaration, actor, reason, *, version=None) -> list[Notice]:
+    """驳回: a higher level returns a record a lower level already approved → draft.
+
+    Allowed to the current level when an earlier step of the round is approved, and to
+    the last level of an approved record.
+    """
+    _active(actor)
+    seen = _prepare(declaration, version)
+    target_of(declaration.status, declaration.current_level, "send_back")
+    reason = _reason(reason, "驳回原因")
+    steps = steps_of_round(declaration)
+    if declaration.status == "pending":
+        step = next((s for s in steps if s.status == "pending"), None)
+        if step is None or not is_reviewer_of(actor, step.level, step.org_id):
+            raise WorkflowError("只有当前审核环节的部门可以驳回该记录")
+        if not any(s.status == "approved" and s.seq < step.seq for s in steps):
+            raise WorkflowError("下级尚未审核通过，请使用“审核不通过”")
+    else:
+        step = steps[-1] if steps else None
+        if step is None or step.status != "approved" or not is_reviewer_of(actor, step.level, step.org_id):
+            raise WorkflowError("只有最后一级审核部门可以驳回已审核通过的记录")
+    before = _state(declaration)
+    _guarded_update(
+        declaration,
+        seen,
+        {"status": "draft", "current_org_id": None, "current_level": None, "decided_at": None,
+         "reject_reason": reason},
+    )
+    step.status, step.actor_membership_id, step.acted_at, step.comment = "returned", actor.id, now(), reason
+    _end_round(declaration.id)
+    _finish(declaration, "send_back", before, actor, reason)
+    return _notices_of(declaration, _returned_text, reason)
+
+
+def reopen(declaration, actor, *, version=None) -> list[Notice]:
+    """A rejected record goes back to draft so that it can be corrected and submitted again."""
+    _active(actor)
+    seen = _prepare(declaration, version)
+    target_of(declaration.status, None, "reopen")
+    if not _may_declare(declaration, actor):
+        raise WorkflowError("您不能修改此申报记录")
+    before = _state(declaration)
+    _guarded_update(declaration, seen, {"status": "draft", "decided_at": None})
+    _finish(declaration, "reopen", before, actor)
+    return []
+
+
+# --------------------------------------------------------------------------- bulk
+def _ids_clause(ids_or_select):
+    if isinstance(ids_or_select, Select):
+        return Declaration.id.in_(ids_or_select.correlate(None))
+    ids = []
+    for value in ids_or_select or ():
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return Declaration.id.in_(ids)
+
+
+def _queue_of(actor):
+    """(level, org_id) whose pending records ``actor`` reviews."""
+    _active(actor)
+    level = next((lvl for lvl, role in LEVEL_ROLES.items() if role == actor.role), None)
+    if level is None or actor.org_id is None:
+        raise WorkflowError("您没有审核权限")
+    return level, actor.org_id
+
+
+def _targets(ids_or_select, level, org_id):
+    return and_(
+        _ids_clause(ids_or_select),
+        Declaration.status == "pending",
+        Declaration.current_org_id == org_id,
+        Declaration.current_level == level,
+    )
+
+
+def _has_waiting():
+    w = aliased(ReviewStep)
+    return exists().where(w.declaration_id == Declaration.id, w.status == "waiting")
+
+
+def _has_pending():
+    p = aliased(ReviewStep)
+    return exists().where(p.declaration_id == Declaration.id, p.status == "pending")
+
+
+def _lock(targets):
+    """Bump the version of the targets (and lock them on PostgreSQL); their count."""
+    result = db.session.execute(
+        update(Declaration)
+        .where(targets)
+        .values(version=Declaration.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = None) -> int:
+    """Approve, set-based, every given record pending at the actor's step; how many moved.
+
+    ``ids_or_select``: ids, or a ``select(Declaration.id)…`` (e.g. the queue's filter).
+    Records not at the actor's step are ignored. Pass ``notices=[]`` to collect the
+    e-mails of the records that are finally approved.
+    """
+    level, org_id = _queue_of(actor)
+    comment = (comment or "").strip() or None
+    if comment and len(comment) > 500:
+        raise WorkflowError("审核意见不能超过 500 个字")
+    db.session.flush()
+    targets = _targets(ids_or_select, level, org_id)
+    n = _lock(targets)
+    if not n:
+        return 0
+    at = now()
+    finishing = and_(targets, ~_has_waiting())
+    moving = and_(targets, _has_waiting())
+    if notices is not None:
+        notices.extend(_notices_for(finishing, _approved_text))
+    audit.record_many("approve", "declaration", select(Declaration.id).where(finishing), before={
+        "status": "pending", "level": level, "org_id": org_id}, after={"status": "approved"}, comment=comment,
+        actor=actor)
+    audit.record_many("approve", "declaration", select(Declaration.id).where(moving), before={
+        "status": "pending", "level": level, "org_id": org_id}, after={"status": "pending", "moved": "next"},
+        comment=comment, actor=actor)
+    # One UPDATE of the steps: the current one approved, the next waiting one pending.
+    target_ids = select(Declaration.id).where(targets)
+    w = aliased(ReviewStep)
+    first_waiting = (
+        select(func.min(w.seq))
+        .where(w.declaration_id == ReviewStep.declaration_id, w.status == "waiting")
+        .scalar_subquery()
+    )
+    is_current = and_(ReviewStep.status == "pending", ReviewStep.level == level, ReviewStep.org_id == org_id)
+    db.session.execute(
+        update(ReviewStep)
+        .where(
+            ReviewStep.declaration_id.in_(target_ids),
+            or_(is_current, and_(ReviewStep.status == "waiting", ReviewStep.seq == first_waiting)),
+        )
+        .values(
+            status=case((ReviewStep.status == "pending", "approved"), else_="pending"),
+            actor_membership_id=case((ReviewStep.status == "pending", actor.id), else_=None),
+            acted_at=case((ReviewStep.status == "pending", at), else_=None),
+            comment=case((ReviewStep.status == "pending", comment), else_=None),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    # Records whose step was the last one: approved.
+    db.session.execute(
+        update(Declaration)
+        .where(targets, ~_has_pending())
+        .values(status="approved", current_org_id=None, current_level=None, decided_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    # The others move to their next step.
+    p = aliased(ReviewStep)
+    pending_of = select(p.org_id).where(p.declaration_id == Declaration.id, p.status == "pending")
+    level_of = select(p.level).where(p.declaration_id == Declaration.id, p.status == "pending")
+    db.session.execute(
+        update(Declaration)
+        .where(targets)
+        .values(current_org_id=pending_of.scalar_subquery(), current_level=level_of.scalar_subquery())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+    return n
+
+
+def reject_many(ids_or_select, actor, reason, *, notices: list | None = None) -> int:
+    """Reject, set-based, every given record pending at the actor's step (one reason)."""
+    level, org_id = _queue_of(actor)
+    reason = _reason(reason, "不通过原因")
+    db.session.flush()
+    targets = _targets(ids_or_select, level, org_id)
+    n = _lock(targets)
+    if not n:
+        return 0
+    at = now()
+    if notices is not None:
+        notices.extend(_notices_for(targets, _rejected_text, reason))
+    audit.record_many("reject", "declaration", select(Declaration.id).where(targets), before={
+        "status": "pending", "level": level, "org_id": org_id}, after={"status": "rejected"}, comment=reason,
+        actor=actor)
+    target_ids = select(Declaration.id).where(targets)
+    db.session.execute(
+        update(ReviewStep)
+        .where(ReviewStep.declaration_id.in_(target_ids), ReviewStep.status == "pending")
+        .values(status="rejected", actor_membership_id=actor.id, acted_at=at, comment=reason)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        delete(ReviewStep)
+        .where(ReviewStep.declaration_id.in_(target_ids), ReviewStep.status == "waiting")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(Declaration)
+        .where(targets)
+        .values(status="rejected", current_org_id=None, current_level=None, decided_at=at, reject_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+    return n
+
+
+def count_targets(ids_or_select, actor) -> int:
+    """How many of the given records an approve/reject by ``actor`` would change."""
+    level, org_id = _queue_of(actor)
+    return db.session.scalar(select(func.count()).select_from(Declaration).where(_targets(ids_or_select, level,
+                                                                                           org_id))) or 0
+
+
+# --------------------------------------------------------------------------- notices
+def _hours(value):
+    if value is None:
+        return ""
+    return f"{Decimal(value):.1f}".rstrip("0").rstrip(".")
+
+
+def _describe(year, subject_kind, form_name, claimed_hours):
+    from .models import SUBJECT_KINDS
+
+    return f"{year} 年度 {SUBJECT_KINDS.get(subject_kind, '')} {form_name or ''} {_hours(claimed_hours)} 学时"
+
+
+def _approved_text(name, what, year, reason=None):
+    return (
+        "学时申报审核通过",
+        f"{name}：\n\n您申报的继续教育记录（{what}）已审核通过，计入 {year} 年度学时。\n\n"
+        "可登录系统在【申报进度查询】中查看详情。",
+    )
+
+
+def _rejected_text(name, what, year, reason):
+    return (
+        "学时申报审核不通过",
+        f"{name}：\n\n您申报的继续教育记录（{what}）审核不通过。\n原因：{reason}\n\n"
+        "可登录系统在【申报进度查询】中查看详情，修改后重新提交。",
+    )
+
+
+def _returned_text(name, what, year, reason):
+    return (
+        "学时申报已被驳回",
+        f"{name}：\n\n您申报的继续教育记录（{what}）已被驳回，退回待提交状态。\n原因：{reason}\n\n"
+        "可登录系统修改后重新提交。",
+    )
+
+
+def _notices_for(where, text, reason=None):
+    """Notices for every record matching ``where``: one query, no per-row loads."""
+    from .models import Account, LearningForm
+
+    email = func.coalesce(func.nullif(Person.email, ""), Account.email)
+    rows = db.session.execute(
+        select(
+            Declaration.year, Declaration.subject_kind, Declaration.claimed_hours,
+            LearningForm.name.label("form_name"), Person.name, email.label("email"),
+        )
+        .join(Person, Person.id == Declaration.person_id)
+        .join(Account, Account.id == Person.account_id)
+        .join(LearningForm, LearningForm.id == Declaration.form_id)
+        .where(where)
+    ).all()
+    out = []
+    for row in rows:
+        if not row.email:
+            continue
+        what = _describe(row.year, row.subject_kind, row.form_name, row.claimed_hours)
+        subject, body = text(row.name, what, row.year, reason)
+        out.append(Notice((row.email,), subject, body))
+    return out
+
+
+def _notices_of(declaration, text, reason=None):
+    return _notices_for(Declaration.id == declaration.id, text, reason)
+
+
+__all__ = [
+    "ACTION_LABELS",
+    "CONFLICT",
+    "LEVEL_ROLES",
+    "NEXT",
+    "Notice",
+    "ROUTES",
+    "TRANSITIONS",
+    "WorkflowError",
+    "allowed_actions",
+    "approve",
+    "approve_many",
+    "build_chain",
+    "count_targets",
+    "current_step",
+    "deliver",
+    "is_reviewer_of",
+    "reject",
+    "reject_many",
+    "reopen",
+    "send_back",
+    "steps_of_round",
+    "submit",
+    "target_of",
+    "withdraw",
+]
