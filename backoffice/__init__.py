@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from .config import BASE_DIR, DEFAULT_SECRET_KEY, Config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
-from .extensions import mail as mail_extension  # not `mail`: importing backoffice.mail would shadow it
+from .extensions import mail as mail_ext  # ``mail`` would be shadowed by backoffice.mail
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def create_app(config=None, **overrides):
     with app.app_context():
         _configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
-    mail_extension.init_app(app)
+    mail_ext.init_app(app)
     babel.init_app(app, default_locale=app.config["BABEL_DEFAULT_LOCALE"])
     csrf.init_app(app)
     limiter.init_app(app)

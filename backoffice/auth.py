@@ -122,7 +122,8 @@ def authenticate(role_type, id_number, password, org_code):
         return None, ("id_number", MSG_NO_ACCOUNT)
     if not account.check_password(password):
         return None, ("password", MSG_BAD_CREDENTIALS)
-    candidates = [m for m in account.memberships if m.role == role]
+    # A removed admin role (移除管理权限) no longer exists for the login.
+    candidates = [m for m in account.memberships if m.role == role and m.status != "removed"]
     if org_kinds is not None:
         candidates = [m for m in candidates if m.org is not None and m.org.kind in org_kinds]
     if not candidates:

@@ -258,7 +258,16 @@ class RoleMixin:
     hrss_kinds = None  # e.g. ("province_hrss",) for province-only views
 
     def is_accessible(self):
-        return role_allowed(self.roles, self.hrss_kinds) and not current_user.account.must_change_password
+        return (
+            role_allowed(self.roles, self.hrss_kinds)
+            and not current_user.account.must_change_password
+            and self.menu_allowed()
+        )
+
+    def menu_allowed(self):
+        """角色管理: an ordinary admin with a menu list may use only those endpoints."""
+        menus = current_user.menus
+        return menus is None or current_user.is_super or self.endpoint in menus
 
     def is_visible(self):
         if not self.is_accessible():
@@ -304,6 +313,15 @@ class ScopedModelView(RoleMixin, ModelView):
         if getattr(model, "__scope__", None) is None:
             raise ScopeError(f"{model.__name__} declares no __scope__; it cannot be exposed")
         super().__init__(model, session or db.session, **kwargs)
+
+    # Always the current db.session (never a session captured at start-up).
+    @property
+    def session(self):
+        return db.session
+
+    @session.setter
+    def session(self, value):
+        pass
 
     # -- the one query
     @property

@@ -37,7 +37,9 @@ ORG_KINDS = {
 HRSS_KINDS = ("province_hrss", "city_hrss", "county_hrss")
 
 ORG_STATUSES = {"pending": "待审核", "approved": "审核通过", "rejected": "审核不通过", "disabled": "已停用"}
-ACCOUNT_STATUSES = {"pending": "待审核", "active": "正常", "rejected": "审核不通过", "disabled": "已停用"}
+ACCOUNT_STATUSES = {
+    "pending": "待审核", "active": "正常", "rejected": "审核不通过", "disabled": "已停用", "removed": "已移除",
+}
 
 ROLES = {
     "person": "专业技术人员",

@@ -1,12 +1,11 @@
 """人员与账号: professionals (专技人员) and organisation admins as each admin may see them."""
 
-from flask import flash
+from flask import abort, flash
 from flask_admin.actions import action
-from sqlalchemy import select, update
+from flask_login import current_user
 from wtforms.validators import ValidationError
 
-from .. import audit
-from ..extensions import db
+from .. import accounts, audit
 from ..models import ACCOUNT_STATUSES, ROLES, TITLE_LEVELS, Account, Membership, Org, Person
 from ..permissions import ScopedModelView
 from . import _common as c
@@ -57,6 +56,27 @@ class PersonView(ScopedModelView):
         if model.department is not None and model.department.unit_id != model.unit_id:
             raise ValidationError("所选部门不属于该人员所在单位")
 
+    def is_action_allowed(self, name):
+        if name == "reset_password":
+            return current_user.is_authenticated and current_user.role == "unit_admin"
+        return super().is_action_allowed(name)
+
+    @action("reset_password", "重置密码", "确定重置所选人员的密码吗？重置后的密码为身份证号后六位，登录后须修改。")
+    def action_reset_password(self, ids):
+        if current_user.role != "unit_admin":
+            abort(403)
+        membership_ids = [
+            r.membership_id for r in self.get_query().filter(Person.id.in_([int(i) for i in ids]))
+            .with_entities(Person.membership_id)
+        ]
+        n, refused = accounts.reset_passwords(self.scope, membership_ids, "id_tail", actor=current_user)
+        if n:
+            flash(f"已重置 {n} 人的密码为身份证号后六位，登录后须修改密码", "success")
+        if refused:
+            flash(f"{refused} 人同时拥有本单位以外的角色，未重置（请联系系统管理员）", "error")
+        if not n and not refused:
+            flash("没有可重置的人员", "warning")
+
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)
         audit.record("edit", "person", model.id, after={
@@ -89,36 +109,24 @@ class MembershipView(ScopedModelView):
     def get_count_query(self):
         return super().get_count_query().filter(Membership.role != "person")
 
-    def _set_status(self, ids, status, verb):
-        ids = [int(i) for i in ids]
-        if not ids:
-            flash("没有可操作的记录", "warning")
-            return
-        rows = db.session.execute(select(Membership.id, Membership.status).where(Membership.id.in_(ids))).all()
-        changed = [r.id for r in rows if r.status != status and r.status in ("active", "disabled")]
-        if changed:
-            db.session.execute(
-                update(Membership).where(Membership.id.in_(changed)).values(status=status)
-                .execution_options(synchronize_session=False)
-            )
-            for row in rows:
-                if row.id in changed:
-                    audit.record(verb, "membership", row.id, before={"status": row.status}, after={"status": status})
-        db.session.commit()
-        flash(f"已{ '停用' if status == 'disabled' else '启用' } {len(changed)} 个账号", "success")
-
     @action("disable", "停用", "确定停用所选账号吗？停用后将无法登录。")
     def action_disable(self, ids):
-        self._set_status(ids, "disabled", "disable")
+        n, refused = accounts.set_membership_status(self.scope, ids, "disabled", actor=current_user)
+        for message in refused:
+            flash(message, "error")
+        flash(f"已停用 {n} 个账号", "success")
 
     @action("enable", "启用", "确定启用所选账号吗？")
     def action_enable(self, ids):
-        self._set_status(ids, "active", "enable")
+        n, refused = accounts.set_membership_status(self.scope, ids, "active", actor=current_user)
+        for message in refused:
+            flash(message, "error")
+        flash(f"已启用 {n} 个账号", "success")
 
 
 def register(admin):
     admin.add_view(PersonView(Person, name="专技人员信息", endpoint="persons", category="人员管理"))
-    admin.add_view(MembershipView(Membership, name="管理账户", endpoint="memberships", category="人员管理"))
+    admin.add_view(MembershipView(Membership, name="管理员账号", endpoint="memberships", category="人员管理"))
 
 
 __all__ = ["PersonView", "MembershipView", "Account"]

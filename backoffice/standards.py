@@ -1,0 +1,345 @@
+"""Yearly standards and completion over the database: the DB-aware layer of ``hours``.
+
+``hours`` holds the rules (pure Python); this module reads the tables they apply to:
+
+* :func:`standards_rows` — the ``hour_standard`` table as plain dicts;
+* :func:`standard_for_person` — the standard that applies to a person in a year;
+* :func:`approved_hours` — a person-year's approved public / professional hours;
+* :func:`year_completion` — the live completion of a person-year;
+* :func:`certify_year` / :func:`frozen_result` / :func:`revoke_year` — the frozen
+  result of a passed year (年度认定结果) a certificate is issued on;
+* :func:`city_completion` — passed / not passed counts of a whole city, in SQL.
+
+Nothing here commits: the caller commits, together with the audit entries added here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, literal, or_, select
+
+from . import audit, hours
+from .extensions import db
+from .models import Declaration, HourStandard, Membership, Org, Person, YearResult, now
+
+ZHENGZHOU_CODE = "410100"
+
+__all__ = [
+    "ZHENGZHOU_CODE",
+    "CityCompletion",
+    "YearCompletion",
+    "approved_hours",
+    "certify_year",
+    "city_completion",
+    "frozen_result",
+    "is_zhengzhou",
+    "revoke_year",
+    "standard_for_person",
+    "standard_text",
+    "standards_rows",
+    "year_completion",
+]
+
+ZERO = Decimal("0")
+
+
+# --------------------------------------------------------------------------- standards
+def standards_rows(include_disabled=True):
+    """Every row of the standards table as a dict (``hours.standard_for`` skips disabled)."""
+    stmt = select(HourStandard).order_by(HourStandard.year_from, HourStandard.id)
+    rows = [row.as_dict() for row in db.session.scalars(stmt)]
+    return rows if include_disabled else [r for r in rows if r["enabled"]]
+
+
+def standard_text(row):
+    """A standard in words: 2018–至今 年，不分职称，不分地区：总 90（公需 30 + 专业 60）."""
+    end = row.get("year_to")
+    years = f"{row['year_from']}–{'至今' if end is None else end} 年"
+    title = hours.TITLE_GROUPS.get(row.get("title_group"), row.get("title_group"))
+    region = hours.REGION_GROUPS.get(row.get("region_group"), row.get("region_group"))
+    return (
+        f"{years}，{title}，{region}：总学时 {row['total']}"
+        f"（公需科目 {row['public']} + 专业科目 {row['professional']}）"
+    )
+
+
+def _zhengzhou_city_id():
+    return db.session.scalar(
+        select(Org.id).where(Org.kind == "city_hrss", Org.division_code == ZHENGZHOU_CODE)
+    )
+
+
+def is_zhengzhou(person):
+    """Is the person in the Zhengzhou region (郑州地区, for 2016–2017)?
+
+    The person's city is 郑州市 (division code 410100). A person of a province-level
+    unit (no city above it) counts as Zhengzhou: the provincial organs and their
+    units sit in the capital.
+    """
+    if person.city_id is None:
+        return True
+    return person.city_id == _zhengzhou_city_id()
+
+
+def standard_for_person(person, year, standards=None):
+    """The standard row (dict, with ``id``) that applies to ``person`` in ``year``.
+
+    Raises ``hours.HoursError`` (Chinese message) when none applies.
+    """
+    rows = standards_rows() if standards is None else standards
+    return hours.standard_for(rows, int(year), person.title_level or None, is_zhengzhou(person))
+
+
+# --------------------------------------------------------------------------- hours
+def approved_hours(person_id, year):
+    """(public, professional) approved hours of a person-year, as Decimals.
+
+    Sums ``claimed_hours`` (the figure the reviewers approved) of declarations with
+    status ``approved``.
+    """
+    stmt = (
+        select(Declaration.subject_kind, func.coalesce(func.sum(Declaration.claimed_hours), 0))
+        .where(
+            Declaration.person_id == person_id,
+            Declaration.year == int(year),
+            Declaration.status == "approved",
+        )
+        .group_by(Declaration.subject_kind)
+    )
+    sums = {kind: Decimal(str(total)) for kind, total in db.session.execute(stmt)}
+    return sums.get("public", ZERO), sums.get("professional", ZERO)
+
+
+@dataclass(frozen=True)
+class YearCompletion:
+    """A person-year's completion and the standard it was measured against.
+
+    Attribute access falls through to the :class:`hours.Completion`
+    (``.passed``, ``.public``, ``.required_total``, ``.result_label``, ``.note``…).
+    ``frozen`` is the valid :class:`YearResult` when the year is certified; its
+    standard is then the one used (a later edit of the table does not apply).
+    """
+
+    completion: hours.Completion
+    standard: dict
+    frozen: YearResult | None = None
+
+    def __getattr__(self, name):
+        return getattr(self.completion, name)
+
+    @property
+    def standard_text(self):
+        return self.standard.get("text") or standard_text(self.standard)
+
+
+def _frozen_standard(result):
+    return {
+        "id": result.standard_id,
+        "text": result.standard_text,
+        "total": result.required_total,
+        "public": result.required_public,
+        "professional": result.required_professional,
+        "frozen": True,
+    }
+
+
+def year_completion(person, year, prorate_months=None, *, use_frozen=True):
+    """Live completion of a person-year (approved hours against the standard).
+
+    When the year has a valid frozen result and ``use_frozen`` is true, the frozen
+    requirement is used (the standard the certificate was issued under) with the
+    current approved hours; otherwise the current standards table applies.
+    Raises ``hours.HoursError`` when no standard applies.
+    """
+    year = int(year)
+    public, professional = approved_hours(person.id, year)
+    frozen = frozen_result(person, year) if use_frozen else None
+    if frozen is not None:
+        # The frozen requirement is final (already pro-rated when the result was).
+        standard = _frozen_standard(frozen)
+        comp = hours.completion(standard, public, professional)
+        return YearCompletion(comp, standard, frozen)
+    standard = standard_for_person(person, year)
+    comp = hours.completion(standard, public, professional, prorate_months=prorate_months)
+    return YearCompletion(comp, standard, None)
+
+
+# --------------------------------------------------------------------------- frozen results
+def frozen_result(person, year):
+    """The valid frozen result (年度认定结果) of a person-year, or None."""
+    person_id = person if isinstance(person, int) else person.id
+    return db.session.scalar(
+        select(YearResult).where(
+            YearResult.person_id == person_id,
+            YearResult.year == int(year),
+            YearResult.status == "valid",
+        )
+    )
+
+
+def _result_dict(result):
+    return {
+        "person_id": result.person_id,
+        "year": result.year,
+        "standard_id": result.standard_id,
+        "required_public": result.required_public,
+        "required_professional": result.required_professional,
+        "required_total": result.required_total,
+        "public_hours": result.public_hours,
+        "professional_hours": result.professional_hours,
+        "total_hours": result.total_hours,
+        "prorate_months": result.prorate_months,
+        "status": result.status,
+    }
+
+
+def revoke_year(person, year, reason, actor=None):
+    """Mark the valid frozen result of a person-year revoked (the row is kept).
+
+    Returns the revoked result, or None when the year was not certified.
+    """
+    result = frozen_result(person, year)
+    if result is None:
+        return None
+    before = _result_dict(result)
+    result.status = "revoked"
+    result.revoked_at = now()
+    result.revoke_reason = (reason or "")[:500] or None
+    db.session.flush()
+    audit.record("revoke", "year_result", result.id, before=before, after=_result_dict(result),
+                 comment=result.revoke_reason, actor=actor)
+    return result
+
+
+def certify_year(person, year, prorate_months=None, actor=None):
+    """Freeze the result of a passed person-year and return it (a :class:`YearResult`).
+
+    Idempotent while the approved hours are unchanged: the existing valid result is
+    returned as it is, even if the standards table has changed since. When the
+    approved hours have changed, the old result is revoked (kept) and a new one is
+    frozen under the standard that applies now. Raises ``hours.HoursError`` when the
+    year does not pass (nothing is written then) or no standard applies.
+    The caller commits.
+    """
+    year = int(year)
+    public, professional = approved_hours(person.id, year)
+    current = frozen_result(person, year)
+    if current is not None and (current.public_hours, current.professional_hours) == (public, professional):
+        return current
+
+    standard = standard_for_person(person, year)
+    comp = hours.completion(standard, public, professional, prorate_months=prorate_months)
+    if not comp.passed:
+        raise hours.HoursError(f"{year} 年度学时未达到要求（{comp.note}），不能认定", "year")
+    if current is not None:
+        revoke_year(person, year, "审核通过学时已变更，重新认定", actor=actor)
+        db.session.flush()
+
+    result = YearResult(
+        person_id=person.id,
+        unit_id=person.unit_id,
+        county_id=person.county_id,
+        city_id=person.city_id,
+        competent_dept_id=person.competent_dept_id,
+        year=year,
+        standard_id=standard.get("id"),
+        standard_text=standard_text(standard)[:200],
+        required_public=comp.required_public,
+        required_professional=comp.required_professional,
+        required_total=comp.required_total,
+        prorate_months=prorate_months,
+        public_hours=public,
+        professional_hours=professional,
+        total_hours=public + professional,
+        passed=True,
+        status="valid",
+        certified_at=now(),
+    )
+    db.session.add(result)
+    db.session.flush()
+    audit.record("certify", "year_result", result.id, after=_result_dict(result), actor=actor)
+    return result
+
+
+# --------------------------------------------------------------------------- city batch
+@dataclass(frozen=True)
+class CityCompletion:
+    year: int
+    persons: int
+    passed: int
+
+    @property
+    def not_passed(self):
+        return self.persons - self.passed
+
+
+def _requirement_case(rows, year, region_group, key):
+    """SQL CASE over person.title_level giving ``key`` of the applicable standard.
+
+    Standards differ by title group (2013–2015) and region (fixed per city), so at
+    most two figures apply; persons with no applicable standard get NULL (not passed).
+    """
+    figures = {}
+    for group, level in (("junior", "junior"), ("mid_senior", "intermediate")):
+        try:
+            row = hours.standard_for(rows, year, level, region_group == "zhengzhou")
+        except hours.HoursError:
+            row = None
+        figures[group] = row[key] if row is not None else None
+    junior, other = figures["junior"], figures["mid_senior"]
+    if junior == other:
+        return literal(junior)
+    is_junior = or_(Person.title_level.is_(None), Person.title_level.in_(("", "junior")))
+    return case((is_junior, literal(junior)), else_=literal(other))
+
+
+def city_completion(city_id, year, active_only=True):
+    """Passed / not passed counts over every person of a city for a year, in SQL.
+
+    One statement: the persons of the city (``person.city_id``) left-joined with their
+    approved declarations of the year (index ``(person_id, year, status)``), grouped by
+    person with SUM(CASE subject_kind …), compared with the applicable requirement,
+    then counted. ``active_only`` leaves out persons whose registration is not active.
+    Pro-rating is not applied (it is decided per person).
+    """
+    year = int(year)
+    rows = standards_rows()
+    zz = _zhengzhou_city_id()
+    region_group = "zhengzhou" if city_id == zz else "other"
+    hours_of = func.coalesce(Declaration.claimed_hours, 0)
+    public = func.coalesce(func.sum(case((Declaration.subject_kind == "public", hours_of), else_=0)), 0)
+    professional = func.coalesce(
+        func.sum(case((Declaration.subject_kind == "professional", hours_of), else_=0)), 0
+    )
+    per_person = (
+        select(
+            Person.id.label("person_id"),
+            public.label("pub"),
+            professional.label("prof"),
+            _requirement_case(rows, year, region_group, "public").label("req_pub"),
+            _requirement_case(rows, year, region_group, "professional").label("req_prof"),
+        )
+        .select_from(Person)
+        .outerjoin(
+            Declaration,
+            and_(
+                Declaration.person_id == Person.id,
+                Declaration.year == year,
+                Declaration.status == "approved",
+            ),
+        )
+        .where(Person.city_id == city_id)
+        .group_by(Person.id, Person.title_level)
+    )
+    if active_only:
+        per_person = per_person.join(Membership, Membership.id == Person.membership_id).where(
+            Membership.status == "active"
+        )
+    sub = per_person.subquery()
+    passed = func.coalesce(
+        func.sum(case((and_(sub.c.pub >= sub.c.req_pub, sub.c.prof >= sub.c.req_prof), 1), else_=0)), 0
+    )
+    total, n_passed = db.session.execute(select(func.count(), passed).select_from(sub)).one()
+    return CityCompletion(year=year, persons=int(total or 0), passed=int(n_passed or 0))
