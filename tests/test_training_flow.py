@@ -112,10 +112,19 @@ def test_institution_plan_class_import_declare_and_hrss_approves_all(app, ctx):
         assert d.form.code == "training_class" and d.claimed_hours == Decimal("24")
         assert d.status == "pending" and d.current_org_id == county.id  # HRSS of the trainee's unit
         assert d.fields["class_id"] == cls.id
-    # The person cannot withdraw an institution's record.
+    # The person sees it in their progress list and cannot withdraw it.
     with pytest.raises(WorkflowError, match="施教机构申报的学时不能由个人撤销"):
         workflow.withdraw(declarations[0], declarations[0].person.membership)
     db.session.rollback()
+    trainee = sign_in(app.test_client(), trainees[0].membership)
+    mine = next(d for d in declarations if d.person_id == trainees[0].id)
+    progress = trainee.get("/admin/my/records/").get_data(as_text=True)
+    assert "施教机构申报" in progress and "待审核" in progress
+    page = trainee.post(f"/admin/my/records/{mine.id}/withdraw", {}, form_url=f"/admin/my/records/{mine.id}",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "施教机构申报的学时不能由个人撤销" in page
+    db.session.expire_all()
+    assert db.session.get(Declaration, mine.id).status == "pending"
 
     # 7. A class is declared once: the second try is refused and creates nothing.
     page = inst.post(f"/admin/score_declaration/declare/{cls.id}", {"route": "hrss"},
