@@ -158,13 +158,14 @@ def _validate_plan(owner, data: PlanData):
         raise TrainingError("请输入计划名称", "name")
     if data.subject_kind not in ("public", "professional"):
         raise TrainingError("请选择科目类型", "subject_kind")
-    if data.subject_id is not None:
-        subject = db.session.get(Subject, data.subject_id)
-        if subject is None or not subject.enabled:
-            raise TrainingError("所选培训科目不存在或已停用", "subject_id")
-        if subject.kind != data.subject_kind:
-            kind = "公需科目" if data.subject_kind == "public" else "专业科目"
-            raise TrainingError(f"{kind}计划只能选择{kind}", "subject_id")
+    if data.subject_id is None:
+        raise TrainingError("请选择培训科目", "subject_id")
+    subject = db.session.get(Subject, data.subject_id)
+    if subject is None or not subject.enabled:
+        raise TrainingError("所选培训科目不存在或已停用", "subject_id")
+    if subject.kind != data.subject_kind:
+        kind = "公需科目" if data.subject_kind == "public" else "专业科目"
+        raise TrainingError(f"{kind}计划只能选择{kind}", "subject_id")
     form = db.session.get(LearningForm, data.form_id) if data.form_id else None
     if form is None or not form.enabled:
         raise TrainingError("请选择培训形式", "form_id")

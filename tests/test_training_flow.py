@@ -239,6 +239,9 @@ def test_unapproved_plans_edit_and_batch_delete(app, ctx):
     page = inst.post(f"/admin/training_plans/edit/?id={a.id}",
                      plan_form("计划A", dept=industry_js(), end_date=f"{YEAR}-02-01")).get_data(as_text=True)
     assert "结束日期不能早于开始日期" in page
+    page = inst.post(f"/admin/training_plans/edit/?id={a.id}",
+                     plan_form("计划A", dept=industry_js(), subject_id="")).get_data(as_text=True)
+    assert "请选择培训科目" in page
     # Batch delete with an approved plan among them: all or nothing, with the reason.
     page = inst.post("/admin/training_plans/action/", {"action": "delete", "rowid": [str(a.id), str(c.id)]},
                      form_url="/admin/training_plans/", follow_redirects=True).get_data(as_text=True)

@@ -159,7 +159,7 @@ class _PlanViewBase(ScopedModelView):
         subjects = db.session.scalars(
             select(Subject).where(Subject.enabled.is_(True)).order_by(Subject.kind, Subject.year.desc(), Subject.name)
         ).all()
-        form.subject_id.choices = [("", "（不指定）")] + [
+        form.subject_id.choices = [("", "（请选择培训科目）")] + [
             (s.id, f"{SUBJECT_KINDS.get(s.kind)}｜{s.name}（{s.year}）") for s in subjects
         ]
         form.subject_id.render_kw = {"data-kinds": ",".join(f"{s.id}:{s.kind}" for s in subjects)}
