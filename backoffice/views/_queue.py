@@ -200,10 +200,20 @@ def queue_ids(scope, membership, flt):
 
 
 def queue_page(scope, membership, flt, page=1, page_size=PAGE_SIZE):
-    """One page of the queue, newest first, with person, unit, form and declarer loaded."""
-    stmt = (
-        select(Declaration)
+    """One page of the queue, newest first: the ids from the index, then those rows
+    with person, unit, form, declarer and subject loaded."""
+    ids = db.session.scalars(
+        select(Declaration.id)
         .where(queue_clause(scope, membership), *flt.clauses())
+        .order_by(Declaration.created_at.desc(), Declaration.id.desc())
+        .limit(page_size)
+        .offset((max(page, 1) - 1) * page_size)
+    ).all()
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        select(Declaration)
+        .where(Declaration.id.in_(ids))
         .options(
             joinedload(Declaration.person),
             joinedload(Declaration.unit),
@@ -211,11 +221,9 @@ def queue_page(scope, membership, flt, page=1, page_size=PAGE_SIZE):
             joinedload(Declaration.declarer_org),
             joinedload(Declaration.subject),
         )
-        .order_by(Declaration.created_at.desc(), Declaration.id.desc())
-        .limit(page_size)
-        .offset((max(page, 1) - 1) * page_size)
-    )
-    return db.session.scalars(stmt).unique().all()
+    ).unique().all()
+    order = {id_: i for i, id_ in enumerate(ids)}
+    return sorted(rows, key=lambda d: order[d.id])
 
 
 def capped_count(where_stmt, cap=COUNT_CAP):
@@ -263,11 +271,10 @@ def queue_persons(scope, membership, flt, limit=500):
 
 
 def other_years_pending(scope, membership, year, cap=COUNT_CAP):
-    """Pending records of other years in the queue (FAQ: 往年待审核学时)."""
+    """Pending records of past years in the queue (FAQ: 往年待审核学时)."""
     if year is None:
         return (0, False)
-    return capped_count(select(Declaration.id).where(queue_clause(scope, membership), Declaration.year != year),
-                        cap)
+    return capped_count(select(Declaration.id).where(queue_clause(scope, membership), Declaration.year < year), cap)
 
 
 def forms():
