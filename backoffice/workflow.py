@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from . import audit
@@ -474,34 +474,46 @@ def _targets(ids_or_select, level, org_id):
     )
 
 
-def _has_waiting():
-    w = aliased(ReviewStep)
-    return exists().where(w.declaration_id == Declaration.id, w.status == "waiting")
+CHUNK = 30_000  # ids per statement (SQLite's default limit of bound variables is 32,766)
 
 
-def _has_pending():
-    p = aliased(ReviewStep)
-    return exists().where(p.declaration_id == Declaration.id, p.status == "pending")
+def _is_postgres():
+    return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _fix_targets(targets):
-    """Fix the targets for the statements that follow; returns (count, clause).
-
-    PostgreSQL: the ids are read ``FOR UPDATE`` (locking the rows against concurrent
-    single moves) and passed on as one array parameter, so rows entering the queue
-    meanwhile (READ COMMITTED) are not touched by half of the statements. SQLite: the
-    first write takes the database write lock, so the clause cannot change before the
-    commit; the count is read first.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
+def _match(column, ids):
+    """``column`` is one of ``ids``: one array parameter on PostgreSQL, an IN list elsewhere."""
+    if _is_postgres():
         from sqlalchemy import Integer, any_, bindparam
         from sqlalchemy.dialects.postgresql import ARRAY
 
-        ids = db.session.scalars(select(Declaration.id).where(targets).with_for_update()).all()
-        if not ids:
-            return 0, targets
-        return len(ids), and_(Declaration.id == any_(bindparam("target_ids", ids, type_=ARRAY(Integer))), targets)
-    return db.session.scalar(select(func.count()).select_from(Declaration).where(targets)) or 0, targets
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer), unique=True))
+    return column.in_(list(ids))
+
+
+def _chunks(rows):
+    rows = list(rows)
+    if _is_postgres():
+        return [rows] if rows else []
+    return [rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK)]
+
+
+def _plan(targets):
+    """The targets with their current and next step, read once (and locked on PostgreSQL).
+
+    Every statement after this one is keyed by these primary keys, so rows that enter
+    or leave the queue meanwhile are never half-moved.
+    """
+    cur, nxt = aliased(ReviewStep), aliased(ReviewStep)
+    stmt = (
+        select(Declaration.id, cur.id, nxt.id, nxt.org_id, nxt.level)
+        .join(cur, and_(cur.declaration_id == Declaration.id, cur.status == "pending"))
+        .outerjoin(nxt, and_(nxt.declaration_id == Declaration.id, nxt.status == "waiting", nxt.seq == cur.seq + 1))
+        .where(targets)
+    )
+    if _is_postgres():
+        stmt = stmt.with_for_update(of=Declaration)
+    return db.session.execute(stmt).all()
 
 
 def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = None) -> int:
@@ -511,71 +523,66 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
     Records not at the actor's step are ignored. Pass ``notices=[]`` to collect the
     e-mails of the records that are finally approved.
 
-    Statements: fix the targets (ids FOR UPDATE on PostgreSQL), one INSERT … SELECT of
-    audit rows per outcome (finished / moved on), one UPDATE of the steps (current →
-    approved, next → pending), one UPDATE of the declarations that derives each new
-    state from the steps (no pending step left → approved; otherwise the pending step's
-    organisation and level) and bumps the version.
+    One SELECT reads the targets with their current and next step (FOR UPDATE on
+    PostgreSQL); then, keyed by those ids: one INSERT … SELECT of audit rows per outcome,
+    one UPDATE of the current steps, one of the next steps, one UPDATE of the records
+    that finish and one per next organisation for those that move on (in practice one
+    or two). No per-object ORM loop.
     """
     level, org_id = _queue_of(actor)
     comment = (comment or "").strip() or None
     if comment and len(comment) > 500:
         raise WorkflowError("审核意见不能超过 500 个字")
     db.session.flush()
-    n, targets = _fix_targets(_targets(ids_or_select, level, org_id))
-    if not n:
-        return 0
+    plan = _plan(_targets(ids_or_select, level, org_id))
     at = now()
-    finishing = and_(targets, ~_has_waiting())
-    moving = and_(targets, _has_waiting())
-    if notices is not None:
-        notices.extend(_notices_for(finishing, _approved_text))
     before = {"status": "pending", "level": level, "org_id": org_id}
-    audit.record_many("approve", "declaration", select(Declaration.id).where(finishing), before=before,
-                      after={"status": "approved"}, comment=comment, actor=actor)
-    audit.record_many("approve", "declaration", select(Declaration.id).where(moving), before=before,
-                      after={"status": "pending", "moved": "next"}, comment=comment, actor=actor)
-    target_ids = select(Declaration.id).where(targets)
-    w = aliased(ReviewStep)
-    first_waiting = (
-        select(func.min(w.seq))
-        .where(w.declaration_id == ReviewStep.declaration_id, w.status == "waiting")
-        .scalar_subquery()
-    )
-    is_current = and_(ReviewStep.status == "pending", ReviewStep.level == level, ReviewStep.org_id == org_id)
-    was_pending = ReviewStep.status == "pending"
-    db.session.execute(
-        update(ReviewStep)
-        .where(
-            ReviewStep.declaration_id.in_(target_ids),
-            or_(is_current, and_(ReviewStep.status == "waiting", ReviewStep.seq == first_waiting)),
+    for rows in _chunks(plan):
+        finishing = [r[0] for r in rows if r[2] is None]
+        moving = {}
+        for decl_id, _, _, next_org, next_level in rows:
+            if next_org is not None:
+                moving.setdefault((next_org, next_level), []).append(decl_id)
+        moving_ids = [i for ids in moving.values() for i in ids]
+        if finishing:
+            if notices is not None:
+                notices.extend(_notices_for(_match(Declaration.id, finishing), _approved_text))
+            audit.record_many("approve", "declaration", select(Declaration.id).where(_match(Declaration.id, finishing)),
+                              before=before, after={"status": "approved"}, comment=comment, actor=actor)
+        if moving_ids:
+            audit.record_many("approve", "declaration", select(Declaration.id).where(_match(Declaration.id, moving_ids)),
+                              before=before, after={"status": "pending", "moved": "next"}, comment=comment,
+                              actor=actor)
+        db.session.execute(
+            update(ReviewStep)
+            .where(_match(ReviewStep.id, [r[1] for r in rows]))
+            .values(status="approved", actor_membership_id=actor.id, acted_at=at, comment=comment)
+            .execution_options(synchronize_session=False)
         )
-        .values(
-            status=case((was_pending, "approved"), else_="pending"),
-            actor_membership_id=case((was_pending, actor.id), else_=None),
-            acted_at=case((was_pending, at), else_=None),
-            comment=case((was_pending, comment), else_=None),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    p = aliased(ReviewStep)
-    pending_org = select(p.org_id).where(p.declaration_id == Declaration.id, p.status == "pending").scalar_subquery()
-    pending_level = select(p.level).where(p.declaration_id == Declaration.id, p.status == "pending").scalar_subquery()
-    finished = ~_has_pending()
-    db.session.execute(
-        update(Declaration)
-        .where(targets)
-        .values(
-            status=case((finished, "approved"), else_="pending"),
-            current_org_id=pending_org,
-            current_level=pending_level,
-            decided_at=case((finished, at), else_=Declaration.decided_at),
-            version=Declaration.version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
+        if moving_ids:
+            db.session.execute(
+                update(ReviewStep)
+                .where(_match(ReviewStep.id, [r[2] for r in rows if r[2] is not None]))
+                .values(status="pending")
+                .execution_options(synchronize_session=False)
+            )
+        if finishing:
+            db.session.execute(
+                update(Declaration)
+                .where(_match(Declaration.id, finishing))
+                .values(status="approved", current_org_id=None, current_level=None, decided_at=at,
+                        version=Declaration.version + 1)
+                .execution_options(synchronize_session=False)
+            )
+        for (next_org, next_level), ids in moving.items():
+            db.session.execute(
+                update(Declaration)
+                .where(_match(Declaration.id, ids))
+                .values(current_org_id=next_org, current_level=next_level, version=Declaration.version + 1)
+                .execution_options(synchronize_session=False)
+            )
     db.session.expire_all()
-    return n
+    return len(plan)
 
 
 def reject_many(ids_or_select, actor, reason, *, notices: list | None = None) -> int:
@@ -583,36 +590,35 @@ def reject_many(ids_or_select, actor, reason, *, notices: list | None = None) ->
     level, org_id = _queue_of(actor)
     reason = _reason(reason, "不通过原因")
     db.session.flush()
-    n, targets = _fix_targets(_targets(ids_or_select, level, org_id))
-    if not n:
-        return 0
+    plan = _plan(_targets(ids_or_select, level, org_id))
     at = now()
-    if notices is not None:
-        notices.extend(_notices_for(targets, _rejected_text, reason))
-    audit.record_many("reject", "declaration", select(Declaration.id).where(targets), before={
-        "status": "pending", "level": level, "org_id": org_id}, after={"status": "rejected"}, comment=reason,
-        actor=actor)
-    target_ids = select(Declaration.id).where(targets)
-    db.session.execute(
-        update(ReviewStep)
-        .where(ReviewStep.declaration_id.in_(target_ids), ReviewStep.status == "pending")
-        .values(status="rejected", actor_membership_id=actor.id, acted_at=at, comment=reason)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(
-        delete(ReviewStep)
-        .where(ReviewStep.declaration_id.in_(target_ids), ReviewStep.status == "waiting")
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(
-        update(Declaration)
-        .where(targets)
-        .values(status="rejected", current_org_id=None, current_level=None, decided_at=at, reject_reason=reason,
-                version=Declaration.version + 1)
-        .execution_options(synchronize_session=False)
-    )
+    for rows in _chunks(plan):
+        ids = [r[0] for r in rows]
+        if notices is not None:
+            notices.extend(_notices_for(_match(Declaration.id, ids), _rejected_text, reason))
+        audit.record_many("reject", "declaration", select(Declaration.id).where(_match(Declaration.id, ids)),
+                          before={"status": "pending", "level": level, "org_id": org_id},
+                          after={"status": "rejected"}, comment=reason, actor=actor)
+        db.session.execute(
+            update(ReviewStep)
+            .where(_match(ReviewStep.id, [r[1] for r in rows]))
+            .values(status="rejected", actor_membership_id=actor.id, acted_at=at, comment=reason)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            delete(ReviewStep)
+            .where(_match(ReviewStep.declaration_id, ids), ReviewStep.status == "waiting")
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            update(Declaration)
+            .where(_match(Declaration.id, ids))
+            .values(status="rejected", current_org_id=None, current_level=None, decided_at=at,
+                    reject_reason=reason, version=Declaration.version + 1)
+            .execution_options(synchronize_session=False)
+        )
     db.session.expire_all()
-    return n
+    return len(plan)
 
 
 def count_targets(ids_or_select, actor) -> int:

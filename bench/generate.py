@@ -107,6 +107,30 @@ def _next_id(table):
     return (db.session.scalar(text(f"SELECT max(id) FROM {table}")) or 0) + 1
 
 
+def _drop_indexes(tables=("declaration", "review_step")):
+    """Drop the secondary indexes of the bulk-loaded tables; returns their definitions."""
+    db.session.rollback()
+    names = ", ".join(f"'{t}'" for t in tables)
+    if db.engine.dialect.name == "postgresql":
+        defs = db.session.execute(text(
+            f"SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ({names}) "
+            "AND indexname NOT LIKE '%pkey'")).all()
+    else:
+        defs = db.session.execute(text(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({names}) "
+            "AND sql IS NOT NULL")).all()
+    for name, _ in defs:
+        db.session.execute(text(f'DROP INDEX "{name}"'))
+    db.session.commit()
+    return [sql for _, sql in defs]
+
+
+def _create_indexes(defs):
+    for sql in defs:
+        db.session.execute(text(sql))
+    db.session.commit()
+
+
 def _fix_sequences():
     if db.engine.dialect.name != "postgresql":
         return
@@ -365,6 +389,7 @@ def generate(n_background, seed=20260101, first=None):
     rng = random.Random(seed + (0 if first is None else n_background))
     t0 = time.perf_counter()
     state_path = OUT / f"state-{db.engine.dialect.name}.json"
+    index_defs = _drop_indexes()  # loading first and indexing after is several times faster
     w = Writer()
     form_id = db.session.scalar(select(LearningForm.id).where(LearningForm.code == "training_class"))
     password_hash = _password_hash()
@@ -400,6 +425,7 @@ def generate(n_background, seed=20260101, first=None):
     background(rec, rng, persons, n_background)
     w.close()
     db.session.rollback()  # drop the read snapshot taken before the bulk writes
+    _create_indexes(index_defs)
     _fix_sequences()
     if db.engine.dialect.name == "postgresql":
         # Fresh visibility map and statistics, as autovacuum would leave them.

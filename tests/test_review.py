@@ -260,6 +260,11 @@ def test_filters_and_bad_filter_input(app, ctx, signed_in):
     assert f'data-id="{b.id}"' in page and f'data-id="{a.id}"' not in page
     tc = db.session.scalar(select(LearningForm.id).where(LearningForm.code == "training_class"))
     assert f'data-id="{a.id}"' in unit.get(f"/admin/review/list?form={tc}&subject_kind=public").get_data(as_text=True)
+    county = signed_in("county")
+    c = at_level("王强", "public", ["unit"])
+    assert f'data-id="{c.id}"' in county.get("/admin/review/list?unit_name=人民医院").get_data(as_text=True)
+    assert f'data-id="{c.id}"' in county.get("/admin/review/list?declarer_name=金水区").get_data(as_text=True)
+    assert f'data-id="{c.id}"' not in county.get("/admin/review/list?unit_name=第七中学").get_data(as_text=True)
     r = unit.get("/admin/review/list?hours_min=abc&date_from=2026-13-45")
     text = r.get_data(as_text=True)
     assert r.status_code == 200

@@ -225,6 +225,20 @@ def test_approve_many_moves_or_finishes_and_ignores_others(ctx):
     assert len(notices) == 3 and all("审核通过" in n.subject for n in notices)
 
 
+def test_approve_many_with_a_limited_select_in_small_chunks(ctx, monkeypatch):
+    monkeypatch.setattr(workflow, "CHUNK", 2)
+    ids = _pending_at_unit(5, kind="professional")
+    audit_before = db.session.scalar(select(func.count()).select_from(AuditLog))
+    window = select(Declaration.id).where(Declaration.id.in_(ids)).order_by(Declaration.id).limit(3)
+    assert workflow.approve_many(window, membership_of("unit")) == 3
+    rows = db.session.scalars(select(Declaration).where(Declaration.id.in_(ids)).order_by(Declaration.id)).all()
+    assert [d.current_level for d in rows] == ["industry", "industry", "industry", "unit", "unit"]
+    assert [d.version for d in rows] == [3, 3, 3, 2, 2]
+    assert db.session.scalar(select(func.count()).select_from(AuditLog)) == audit_before + 3
+    assert db.session.scalar(select(func.count()).select_from(ReviewStep).where(
+        ReviewStep.declaration_id.in_(ids), ReviewStep.status == "pending")) == 5
+
+
 def test_reject_many_needs_a_reason(ctx):
     ids = _pending_at_unit(2, kind="professional")
     with pytest.raises(WorkflowError, match="请填写不通过原因"):

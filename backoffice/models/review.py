@@ -20,6 +20,7 @@ ix_decl_pending_queue = Index(
     Declaration.current_org_id,
     Declaration.year,
     Declaration.created_at,
+    Declaration.id,
     Declaration.current_level,
     Declaration.unit_id,
     Declaration.county_id,

@@ -47,6 +47,8 @@ class QueueFilter:
     unit_id: int | None = None
     person_id: int | None = None
     q: str | None = None
+    unit_name: str | None = None
+    declarer_name: str | None = None
     date_from: date | None = None
     date_to: date | None = None
     hours_min: Decimal | None = None
@@ -54,8 +56,8 @@ class QueueFilter:
     source: str | None = None
     errors: dict = field(default_factory=dict)
 
-    KEYS = ("year", "subject_kind", "form", "declarer", "unit", "person", "q", "date_from", "date_to",
-            "hours_min", "hours_max", "source")
+    KEYS = ("year", "subject_kind", "form", "declarer", "unit", "person", "q", "unit_name", "declarer_name",
+            "date_from", "date_to", "hours_min", "hours_max", "source")
 
     @classmethod
     def from_args(cls, args):
@@ -96,6 +98,10 @@ class QueueFilter:
         q = (args.get("q") or "").strip()
         if q:
             f.q = q[:50]
+        for key in ("unit_name", "declarer_name"):
+            value = (args.get(key) or "").strip()
+            if value:
+                setattr(f, key, value[:50])
         for key, label in (("date_from", "开始日期"), ("date_to", "结束日期")):
             raw = (args.get(key) or "").strip()
             if raw:
@@ -144,6 +150,12 @@ class QueueFilter:
                     (Person.name >= q) & (Person.name < q + "\uffff"))
             )
             out.append(Declaration.person_id.in_(people))
+        if self.unit_name:
+            out.append(Declaration.unit_id.in_(
+                select(Org.id).where(Org.kind == "unit", Org.name.contains(self.unit_name, autoescape=True))))
+        if self.declarer_name:
+            out.append(declarer_key.in_(
+                select(Org.id).where(Org.name.contains(self.declarer_name, autoescape=True))))
         if self.date_from:
             out.append(Declaration.submitted_at >= datetime.combine(self.date_from, datetime.min.time()))
         if self.date_to:
@@ -165,6 +177,8 @@ class QueueFilter:
             "unit": self.unit_id,
             "person": self.person_id,
             "q": self.q,
+            "unit_name": self.unit_name,
+            "declarer_name": self.declarer_name,
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
             "hours_min": self.hours_min,
@@ -200,10 +214,20 @@ def queue_ids(scope, membership, flt):
 
 
 def queue_page(scope, membership, flt, page=1, page_size=PAGE_SIZE):
-    """One page of the queue, newest first, with person, unit, form and declarer loaded."""
-    stmt = (
-        select(Declaration)
+    """One page of the queue, newest first: the ids from the index, then those rows
+    with person, unit, form, declarer and subject loaded."""
+    ids = db.session.scalars(
+        select(Declaration.id)
         .where(queue_clause(scope, membership), *flt.clauses())
+        .order_by(Declaration.created_at.desc(), Declaration.id.desc())
+        .limit(page_size)
+        .offset((max(page, 1) - 1) * page_size)
+    ).all()
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        select(Declaration)
+        .where(Declaration.id.in_(ids))
         .options(
             joinedload(Declaration.person),
             joinedload(Declaration.unit),
@@ -211,11 +235,9 @@ def queue_page(scope, membership, flt, page=1, page_size=PAGE_SIZE):
             joinedload(Declaration.declarer_org),
             joinedload(Declaration.subject),
         )
-        .order_by(Declaration.created_at.desc(), Declaration.id.desc())
-        .limit(page_size)
-        .offset((max(page, 1) - 1) * page_size)
-    )
-    return db.session.scalars(stmt).unique().all()
+    ).unique().all()
+    order = {id_: i for i, id_ in enumerate(ids)}
+    return sorted(rows, key=lambda d: order[d.id])
 
 
 def capped_count(where_stmt, cap=COUNT_CAP):
@@ -263,11 +285,10 @@ def queue_persons(scope, membership, flt, limit=500):
 
 
 def other_years_pending(scope, membership, year, cap=COUNT_CAP):
-    """Pending records of other years in the queue (FAQ: 往年待审核学时)."""
+    """Pending records of past years in the queue (FAQ: 往年待审核学时)."""
     if year is None:
         return (0, False)
-    return capped_count(select(Declaration.id).where(queue_clause(scope, membership), Declaration.year != year),
-                        cap)
+    return capped_count(select(Declaration.id).where(queue_clause(scope, membership), Declaration.year < year), cap)
 
 
 def forms():
