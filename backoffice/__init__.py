@@ -10,7 +10,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 
 from .config import BASE_DIR, DEFAULT_SECRET_KEY, Config
-from .extensions import babel, csrf, db, login_manager, mail, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ def create_app(config=None, **overrides):
     mail.init_app(app)
     babel.init_app(app, default_locale=app.config["BABEL_DEFAULT_LOCALE"])
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
@@ -110,6 +111,16 @@ def create_app(config=None, **overrides):
     @app.errorhandler(404)
     def not_found(e):
         return render_template("errors/error.html", code=404, message="页面或记录不存在，或不在您的管理范围内"), 404
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return render_template("errors/error.html", code=400, message="页面已过期或请求无效，请刷新页面后重试"), 400
+
+    @app.errorhandler(429)
+    def too_many(e):
+        return render_template("errors/error.html", code=429, message="操作过于频繁，请稍后再试"), 429
 
     @app.errorhandler(413)
     def too_large(e):

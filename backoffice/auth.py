@@ -21,7 +21,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from . import audit
-from .extensions import db, login_manager
+from .extensions import db, limiter, login_manager
 from .models import Account, Membership, Org, now
 from .validators import IdNumber
 
@@ -149,7 +149,12 @@ def authenticate(role_type, id_number, password, org_code):
     return membership, None
 
 
+def _login_limit():
+    return current_app.config.get("LOGIN_RATE_LIMIT", "20 per minute")
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("admin.index"))

@@ -60,6 +60,10 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
 
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -69,6 +73,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    LOGIN_RATE_LIMIT = "1000 per minute"
     CAPTCHA_ENABLED = False
     MAIL_SUPPRESS_SEND = True
     PRODUCTION = False

@@ -1,6 +1,8 @@
 """Flask extensions, created unbound and initialised in ``create_app``."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -23,3 +25,6 @@ login_manager = LoginManager()
 mail = Mail()
 babel = Babel()
 csrf = CSRFProtect()
+# Rate limits for sign-in and public queries (memory storage; RATELIMIT_STORAGE_URI
+# points at Redis in a multi-process deployment).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -8,10 +8,13 @@ details, edit, delete, inline edit, export, actions, ajax look-ups and foreign-k
 choices. A model without ``__scope__`` cannot be put behind it.
 """
 
+from datetime import date, datetime
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.model import typefmt
 from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -137,10 +140,29 @@ class Scope:
             return true()
         if model is Org:
             return self.org_clause()
+        if "via" in spec:
+            # Rows reached only through a parent row: in scope when the parent is.
+            column, parent_name = spec["via"]
+            parent = db.Model.registry._class_registry[parent_name]
+            parent_pk = inspect(parent).primary_key[0]
+            return getattr(model, column).in_(select(parent_pk).where(self.clause(parent)))
+        if "accounts" in spec:
+            return self._account_clause(model, spec["accounts"])
         rule = RULES.get(self.role)
         if rule is None:
             return false()
         return rule(self, model, spec)
+
+    def _account_clause(self, model, column_name):
+        """Accounts holding a membership in scope (and, for a person, their own)."""
+        from .models import Membership
+
+        column = getattr(model, column_name)
+        if self.role == "sysadmin":
+            return true()
+        if self.role == "person":
+            return column == self.membership.account_id
+        return column.in_(select(Membership.account_id).where(self.clause(Membership)))
 
     def query(self, model):
         """The one entry to rows of ``model`` (legacy Query API, used by Flask-Admin)."""
@@ -212,6 +234,23 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
             return self.get_query().filter(pk_col == pk).one_or_none()
 
 
+NOT_A_CHOICE = "所选项不存在或不在您的管理范围内"
+
+
+def _refuse_unresolved_ajax_value(field):
+    """An ajax field whose posted id the scoped loader cannot resolve is an error,
+    not a silent blank (stock Flask-Admin would store None)."""
+    original = field.pre_validate
+
+    def pre_validate(form):
+        raw = field.raw_data[0] if field.raw_data else None
+        if raw not in (None, "", "__None") and field.data is None:
+            raise ValidationError(NOT_A_CHOICE)
+        original(form)
+
+    field.pre_validate = pre_validate
+
+
 class RoleMixin:
     """Access by role; a forced password change comes before anything else."""
 
@@ -251,6 +290,13 @@ class ScopedModelView(RoleMixin, ModelView):
     can_set_page_size = True
     page_size = 20
     list_template = "admin/scoped_list.html"
+    column_type_formatters = {
+        **typefmt.BASE_FORMATTERS,
+        datetime: lambda view, value, name=None: value.strftime("%Y-%m-%d %H:%M"),
+        date: lambda view, value, name=None: value.strftime("%Y-%m-%d"),
+        bool: lambda view, value, name=None: "是" if value else "否",
+    }
+    column_type_formatters_detail = column_type_formatters
     # Exact counts cost seconds on millions of rows; above the cap the page says so.
     count_cap = None
 
@@ -347,6 +393,9 @@ class ScopedModelView(RoleMixin, ModelView):
     def _scope_form_choices(self, form):
         scope = self.scope
         for field in form:
+            if hasattr(field, "loader"):
+                _refuse_unresolved_ajax_value(field)
+                continue
             query_factory = getattr(field, "query_factory", None)
             if query_factory is None:
                 continue

@@ -121,7 +121,7 @@ class Account(db.Model):
     """An identity: one citizen ID number, one password (登录账号)."""
 
     __tablename__ = "account"
-    __scope__ = GLOBAL  # only reached through Membership/Person views
+    __scope__ = {"accounts": "id"}  # accounts holding a membership in scope
 
     id = db.Column(db.Integer, primary_key=True)
     id_number = db.Column(db.String(18), nullable=False, unique=True)

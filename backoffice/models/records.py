@@ -178,7 +178,7 @@ class ReviewStep(db.Model):
     """One level of a declaration's review chain, fixed at submission."""
 
     __tablename__ = "review_step"
-    __scope__ = GLOBAL  # reached only through its declaration
+    __scope__ = {"via": ("declaration_id", "Declaration")}
 
     id = db.Column(db.Integer, primary_key=True)
     declaration_id = db.Column(db.Integer, db.ForeignKey("declaration.id"), nullable=False)
