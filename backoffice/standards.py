@@ -15,6 +15,7 @@ Nothing here commits: the caller commits, together with the audit entries added 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -33,6 +34,7 @@ __all__ = [
     "approved_hours",
     "certify_year",
     "city_completion",
+    "describe_rule",
     "frozen_result",
     "is_zhengzhou",
     "revoke_year",
@@ -343,3 +345,70 @@ def city_completion(city_id, year, active_only=True):
     )
     total, n_passed = db.session.execute(select(func.count(), passed).select_from(sub)).one()
     return CityCompletion(year=year, persons=int(total or 0), passed=int(n_passed or 0))
+
+
+# --------------------------------------------------------------------------- rules in words
+def _choice_labels(form_code, field):
+    spec = next(s for s in hours.FORM_FIELDS[form_code] if s["name"] == field)
+    return dict(map(tuple, spec["choices"]))
+
+
+def _num(value):
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def _ranks(values):
+    """[68, 60, 52] → 第一至三名依次 68、60、52 学时."""
+    cn = "零一二三四五六七八九十"
+    n = len(values)
+    head = f"第{cn[n] if n <= 10 else n}名" if n == 1 else f"第一至{cn[n] if n <= 10 else n}名依次"
+    return f"{head} {'、'.join(_num(x) for x in values)} 学时"
+
+
+def describe_rule(form_code, rule):
+    """A conversion rule (学时折算标准) in Chinese words, for lists and detail pages."""
+    hours.validate_rule(form_code, rule)
+    r = rule
+    if form_code == "training_class":
+        return f"由继续教育基地审批部门按实际学习时间确定学时（单条不超过 {_num(r['max_hours'])} 学时）"
+    if form_code == "study_program":
+        return f"由主办单位或选派单位主管部门确定学时（单条不超过 {_num(r['max_hours'])} 学时）"
+    if form_code == "degree":
+        return f"每门考试合格课程 {_num(r['hours_per_course'])} 学时（最多 {r['max_courses']} 门）"
+    if form_code == "course_study":
+        return (f"不满 {r['full_from_months']} 个月每月 {_num(r['hours_per_month'])} 学时；满 "
+                f"{r['full_from_months']} 个月计当年全部专业科目学时（最多 {r['max_months']} 个月）")
+    if form_code == "conference":
+        labels = _choice_labels("conference", "level")
+        parts = [f"{labels.get(k, k)}每天 {_num(x['per_day'])} 学时，宣读、报告论文另加 {_num(x['paper'])} 学时"
+                 for k, x in r["levels"].items()]
+        return "；".join(parts) + f"（最多 {r['max_days']} 天）"
+    if form_code == "research":
+        levels = _choice_labels("research", "level")
+        roles = _choice_labels("research", "role")
+        parts = [f"{levels.get(lv, lv)}{roles.get(role, role)}{_ranks(ranks)}"
+                 for lv, by_role in r["levels"].items() for role, ranks in by_role.items()]
+        return "；".join(parts) + "（按年度计算）"
+    if form_code == "book":
+        return f"每万字{_ranks(r['per_ten_thousand'])}（最多 {_num(r['max_ten_thousand_chars'])} 万字）"
+    if form_code == "paper":
+        labels = _choice_labels("paper", "journal")
+        parts = [f"{labels.get(k, k)}：{_ranks(x)}" for k, x in r["journals"].items()]
+        return "；".join(parts) + "；增刊、副刊不计学时"
+    if form_code in ("patent", "award", "exam"):
+        key = {"patent": "kinds", "award": "levels", "exam": "levels"}[form_code]
+        field = {"patent": "kind", "award": "level", "exam": "level"}[form_code]
+        labels = _choice_labels(form_code, field)
+        text = "；".join(f"{labels.get(k, k)} {_num(x)} 学时" for k, x in r[key].items())
+        if "max_rank" in r:
+            text += f"（限前 {r['max_rank']} 名）"
+        return text
+    if form_code == "report":
+        return f"专题调研报告获领导批示，计 {_num(r['hours'])} 学时"
+    if form_code == "aid":
+        return f"工作满 {r['min_months']} 个月，计当年全部公需科目和专业科目学时"
+    if form_code == "grassroots":
+        return f"每天 {_num(r['per_day'])} 学时（最多 {r['max_days']} 天）"
+    if form_code == "other":
+        return f"由人力资源社会保障行政部门或省业务主管部门确认学时（单条不超过 {_num(r['max_hours'])} 学时）"
+    return json.dumps(rule, ensure_ascii=False)
