@@ -299,7 +299,10 @@ def test_industry_dept_bad_input_and_refused_delete(admin):
     unit = org("郑州市金水区人民医院")
     page = admin.post("/admin/industry_depts/new/", {"parent": str(unit.id), "name": "新局",
                                                      "code": "91410100MA00000000"}).get_data(as_text=True)
-    assert "Not a valid choice" not in page
+    assert "请选择上级人社部门" in " ".join(field_errors(page))  # a unit is not an HRSS node
+    page = admin.post("/admin/industry_depts/new/", {"parent": "__None", "name": "新局",
+                                                     "code": "91410100MA00000000"}).get_data(as_text=True)
+    assert "请选择上级人社部门" in " ".join(field_errors(page))
     assert count(Org) == before
     page = admin.post("/admin/industry_depts/delete/", {"id": str(taken.id), "url": "/admin/industry_depts/"},
                       form_url="/admin/industry_depts/", follow_redirects=True).get_data(as_text=True)
@@ -413,6 +416,7 @@ def test_bad_standards_show_a_message_and_save_nothing(admin, overrides, message
     before = standards.standards_rows()
     page = admin.post("/admin/hour_standards/new/", standard_form(**overrides)).get_data(as_text=True)
     assert message in " ".join(field_errors(page) + flashes(page)), field_errors(page)
+    assert "Failed to" not in page
     db.session.expire_all()
     assert standards.standards_rows() == before
 

@@ -16,7 +16,7 @@ import json
 import re
 from decimal import Decimal
 
-from flask import flash
+from flask import flash, session
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.validators import Unique
 from markupsafe import Markup, escape
@@ -53,6 +53,11 @@ ORDER = 80
 CATEGORY = "基础数据"
 
 ENABLED_LABELS = {True: "启用", False: "停用"}
+
+UNTRANSLATED = {
+    "Failed to create record.": "保存失败：请按提示修改后重新提交。",
+    "Failed to save record.": "保存失败：请按提示修改后重新提交。",
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -179,6 +184,13 @@ class AuditedModelView(ScopedModelView):
         if self.object_type is None:
             self.object_type = model.__tablename__
         super().__init__(model, *args, **kwargs)
+
+    def render(self, template, **kwargs):
+        # Flask-Admin's compiled zh catalogue misses a few of its own messages.
+        flashes = session.get("_flashes")
+        if flashes:
+            session["_flashes"] = [(cat, UNTRANSLATED.get(str(msg), msg)) for cat, msg in flashes]
+        return super().render(template, **kwargs)
 
     # -- forms: Chinese unique checks instead of Flask-Admin's English ones
     def scaffold_form(self):
@@ -515,11 +527,12 @@ class IndustryDeptView(OrgNodeView):
     column_filters = ("name", "code", "parent.name", "industry.name", "status")
     form_columns = ("parent", "name", "code", "industry", "address", "contact_name", "contact_phone", "email")
     form_args = {
-        "parent": {"label": "上级人社部门", "validators": [v.InputRequired("请选择上级人社部门")]},
+        "parent": {"label": "上级人社部门", "validators": [v.DataRequired("请选择上级人社部门")],
+                   "blank_text": "（请选择）"},
         "name": {"label": "名称", "validators": [v.InputRequired("请填写名称"), v.Length(max=200, message="名称最多 200 个字")]},
         "code": {"label": "统一社会信用代码（登录用组织机构代码）",
                  "validators": [v.InputRequired("请填写统一社会信用代码"), _credit_code_check]},
-        "industry": {"label": "所属行业"},
+        "industry": {"label": "所属行业", "blank_text": "（无）"},
         **_CONTACT_ARGS,
     }
 
@@ -554,7 +567,8 @@ class HrssView(OrgNodeView):
     form_overrides = {"kind": wtf.SelectField}
     form_args = {
         "kind": {"label": "类别", "choices": c.choices(HRSS_NEW_KINDS)},
-        "parent": {"label": "上级人社部门", "validators": [v.InputRequired("请选择上级人社部门")]},
+        "parent": {"label": "上级人社部门", "validators": [v.DataRequired("请选择上级人社部门")],
+                   "blank_text": "（请选择）"},
         "name": {"label": "名称", "validators": [v.InputRequired("请填写名称"), v.Length(max=200, message="名称最多 200 个字")]},
         "code": {"label": "行政区划代码（登录用组织机构代码）", "validators": [v.InputRequired("请填写 6 位行政区划代码")]},
         **_CONTACT_ARGS,
@@ -652,12 +666,52 @@ class LearningFormView(AuditedModelView):
     form_widget_args = {"rule": {"rows": 14, "style": "font-family: monospace"}}
     form_args = {
         "name": {"label": "学习形式名称", "validators": [v.InputRequired("请填写名称"), v.Length(max=50, message="名称最多 50 个字")]},
-        "rule": {"label": "学时折算标准（JSON）", "validators": [v.InputRequired("请填写折算标准"), _check_rule],
-                 "description": "数字均为学时；排名列表依次为第一名、第二名……的学时；max_* 为防止误填的上限。"},
+        "rule": {"label": "学时折算标准（JSON）", "validators": [v.InputRequired("请填写折算标准"), _check_rule]},
         "sort_order": {"label": "排序", "validators": [v.InputRequired("请填写排序号（整数）"),
                                                      v.NumberRange(min=0, max=99999, message="排序号须为 0 到 99999 的整数")]},
         "enabled": {"label": "启用"},
     }
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if obj is not None:
+            form.rule.description = Markup("<br>").join(rule_help(obj.code, obj.rule))
+        return form
+
+
+RULE_KEYS = {
+    "max_hours": "单条最多学时", "hours_per_course": "每门课程学时", "max_courses": "最多课程门数",
+    "hours_per_month": "每月学时", "full_from_months": "满多少个月计全年专业学时", "max_months": "最多月数",
+    "levels": "按级别", "per_day": "每天学时", "paper": "宣读论文另加学时", "max_days": "最多天数",
+    "per_ten_thousand": "每万字学时（按署名排序）", "max_ten_thousand_chars": "最多万字数",
+    "journals": "按刊物类别（按署名排序）", "kinds": "按类别", "max_rank": "计学时的最多名次",
+    "hours": "学时", "min_months": "至少工作月数",
+}
+
+
+def rule_help(code, rule):
+    """Lines explaining the JSON of a rule: current rule in words, keys, choice values."""
+    lines = []
+    try:
+        lines.append(f"当前标准：{standards.describe_rule(code, rule)}")
+    except (hours.HoursError, KeyError, TypeError, ValueError):
+        lines.append("当前标准有误，请修正。")
+    keys = sorted(set(_rule_keys(hours.DEFAULT_RULES.get(code, {}))))
+    if keys:
+        lines.append("项目说明：" + "；".join(f"{k} = {RULE_KEYS[k]}" for k in keys if k in RULE_KEYS))
+    for spec in hours.FORM_FIELDS.get(code, []):
+        if spec.get("choices"):
+            choices = "，".join(f"{value} = {label}" for value, label in spec["choices"])
+            lines.append(f"{spec['label']}：{choices}")
+    lines.append("数字均为学时；排名列表依次为第一名、第二名……的学时。")
+    return lines
+
+
+def _rule_keys(value):
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield key
+            yield from _rule_keys(sub)
 
 
 # --------------------------------------------------------------------------- hour standards

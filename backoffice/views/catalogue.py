@@ -54,7 +54,7 @@ class CatalogueView(AuditedModelView):
         "name": {"label": "科目名称", "validators": [v.InputRequired("请填写科目名称"),
                                                  v.Length(max=200, message="科目名称最多 200 个字")]},
         "year": {"label": "培训年度", "validators": [v.InputRequired("请填写培训年度（4 位年份）"), _year_check]},
-        "major": {"label": "专业"},
+        "major": {"label": "专业", "blank_text": "（不限专业）"},
         "enabled": {"label": "启用", "default": True},
     }
 
