@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from . import audit, hours
 from .extensions import db
@@ -259,8 +260,15 @@ def certify_year(person, year, prorate_months=None, actor=None):
         status="valid",
         certified_at=now(),
     )
-    db.session.add(result)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(result)
+    except IntegrityError:
+        # Certified at the same moment by another request: that result stands.
+        existing = frozen_result(person, year)
+        if existing is None:
+            raise
+        return existing
     audit.record("certify", "year_result", result.id, after=_result_dict(result), actor=actor)
     return result
 
@@ -304,12 +312,17 @@ def city_completion(city_id, year, active_only=True):
     approved declarations of the year (index ``(person_id, year, status)``), grouped by
     person with SUM(CASE subject_kind …), compared with the applicable requirement,
     then counted. ``active_only`` leaves out persons whose registration is not active.
-    Pro-rating is not applied (it is decided per person).
+    Pro-rating is not applied (it is decided per person); frozen results are not
+    consulted (a certified year passed already).
     """
     year = int(year)
+    total, n_passed = db.session.execute(_city_completion_select(city_id, year, active_only)).one()
+    return CityCompletion(year=year, persons=int(total or 0), passed=int(n_passed or 0))
+
+
+def _city_completion_select(city_id, year, active_only=True):
     rows = standards_rows()
-    zz = _zhengzhou_city_id()
-    region_group = "zhengzhou" if city_id == zz else "other"
+    region_group = "zhengzhou" if city_id == _zhengzhou_city_id() else "other"
     hours_of = func.coalesce(Declaration.claimed_hours, 0)
     public = func.coalesce(func.sum(case((Declaration.subject_kind == "public", hours_of), else_=0)), 0)
     professional = func.coalesce(
@@ -343,8 +356,7 @@ def city_completion(city_id, year, active_only=True):
     passed = func.coalesce(
         func.sum(case((and_(sub.c.pub >= sub.c.req_pub, sub.c.prof >= sub.c.req_prof), 1), else_=0)), 0
     )
-    total, n_passed = db.session.execute(select(func.count(), passed).select_from(sub)).one()
-    return CityCompletion(year=year, persons=int(total or 0), passed=int(n_passed or 0))
+    return select(func.count(), passed).select_from(sub)
 
 
 # --------------------------------------------------------------------------- rules in words

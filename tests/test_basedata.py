@@ -334,6 +334,12 @@ def test_hrss_bureau_added_under_the_right_parent(admin):
     node = db.session.scalar(select(Org).where(Org.code == "410199"))
     assert node.kind == "county_hrss" and node.division_code == "410199"
     assert node.county_id == node.id and node.city_id == zz.id and node.parent_path.startswith(zz.parent_path)
+    assert admin.post(f"/admin/hrss_orgs/edit/?id={node.id}", {"name": "郑州市郑东新区人力资源和社会保障局",
+                                                              "code": "410199", "contact_name": "王"}
+                      ).status_code == 302
+    db.session.refresh(node)
+    assert node.name == "郑州市郑东新区人力资源和社会保障局" and node.contact_name == "王" and node.kind == "county_hrss"
+    assert json.loads(audits("org", node.id, "edit")[-1].after)["name"] == "郑州市郑东新区人力资源和社会保障局"
     # The province cannot be disabled; a city bureau with units under it cannot be deleted.
     page = admin.post("/admin/hrss_orgs/action/", {"action": "disable", "rowid": [str(province.id)]},
                       form_url="/admin/hrss_orgs/", follow_redirects=True).get_data(as_text=True)
@@ -383,6 +389,19 @@ def test_learning_form_bad_rules_refused(admin, text, message):
     assert message in " ".join(field_errors(page))
     db.session.expire_all()
     assert json.dumps(db.session.get(LearningForm, conf.id).rule, sort_keys=True) == original
+
+
+def test_learning_form_disabled_and_enabled(admin):
+    exam = db.session.scalar(select(LearningForm).where(LearningForm.code == "exam"))
+    admin.post("/admin/learning_forms/action/", {"action": "disable", "rowid": [str(exam.id)]},
+               form_url="/admin/learning_forms/")
+    db.session.refresh(exam)
+    assert exam.enabled is False and exam not in enabled_choices(LearningForm).all()
+    assert audits("learning_form", exam.id, "disable")
+    admin.post("/admin/learning_forms/action/", {"action": "enable", "rowid": [str(exam.id)]},
+               form_url="/admin/learning_forms/")
+    db.session.refresh(exam)
+    assert exam.enabled is True
 
 
 def test_learning_forms_cannot_be_created_or_deleted(admin):

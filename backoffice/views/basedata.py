@@ -817,10 +817,13 @@ class HourStandardView(AuditedModelView):
         try:
             hours.validate_standards(rows)
         except hours.HoursError as exc:
+            message = exc.message
+            if "年度重叠" in message:
+                message += "。如需从某年起执行新标准，请先将原标准的截止年度改为前一年，再添加新标准"
             field = getattr(form, STANDARD_FIELD_OF.get(exc.field or "", ""), None) if form is not None else None
             if field is None:
-                raise ValidationError(exc.message) from None
-            field.errors.append(exc.message)
+                raise ValidationError(message) from None
+            field.errors.append(message)
 
     def after_switch(self, rows, on):
         if on and rows:
