@@ -563,6 +563,7 @@ class HrssView(OrgNodeView):
     column_details_list = ("name", "kind", "code", "division_code", "parent", "address", "contact_name",
                            "contact_phone", "email", "status", "created_at")
     column_filters = ("name", "code", "kind", "parent.name", "status")
+    column_default_sort = ("code", False)
     form_columns = ("kind", "parent", "name", "code", "address", "contact_name", "contact_phone", "email")
     form_overrides = {"kind": wtf.SelectField}
     form_args = {
