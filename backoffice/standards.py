@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, hours
@@ -308,12 +308,19 @@ def _requirement_case(rows, year, region_group, key):
 def city_completion(city_id, year, active_only=True):
     """Passed / not passed counts over every person of a city for a year, in SQL.
 
-    One statement: the persons of the city (``person.city_id``) left-joined with their
-    approved declarations of the year (index ``(person_id, year, status)``), grouped by
-    person with SUM(CASE subject_kind …), compared with the applicable requirement,
-    then counted. ``active_only`` leaves out persons whose registration is not active.
-    Pro-rating is not applied (it is decided per person); frozen results are not
-    consulted (a certified year passed already).
+    One statement, two parts that each use an index range of the city:
+
+    * persons: ``person.city_id = :city`` (joined to their membership when
+      ``active_only``, which leaves out registrations that are not active);
+    * passed: the city's approved declarations of the year (index
+      ``(city_id, status, year, …)``) grouped by person with SUM(CASE subject_kind …),
+      joined to the person (title level, still in the city) and compared with the
+      applicable requirement.
+
+    The hours counted are those of the declarations carrying the city — exactly what
+    the city's HRSS may see through the permission layer; hours a person declared
+    before moving in from another city are not part of this count. Pro-rating is not
+    applied (it is decided per person).
     """
     year = int(year)
     total, n_passed = db.session.execute(_city_completion_select(city_id, year, active_only)).one()
@@ -324,39 +331,36 @@ def _city_completion_select(city_id, year, active_only=True):
     rows = standards_rows()
     region_group = "zhengzhou" if city_id == _zhengzhou_city_id() else "other"
     hours_of = func.coalesce(Declaration.claimed_hours, 0)
-    public = func.coalesce(func.sum(case((Declaration.subject_kind == "public", hours_of), else_=0)), 0)
-    professional = func.coalesce(
-        func.sum(case((Declaration.subject_kind == "professional", hours_of), else_=0)), 0
-    )
     per_person = (
         select(
-            Person.id.label("person_id"),
-            public.label("pub"),
-            professional.label("prof"),
-            _requirement_case(rows, year, region_group, "public").label("req_pub"),
-            _requirement_case(rows, year, region_group, "professional").label("req_prof"),
+            Declaration.person_id.label("person_id"),
+            func.sum(case((Declaration.subject_kind == "public", hours_of), else_=0)).label("pub"),
+            func.sum(case((Declaration.subject_kind == "professional", hours_of), else_=0)).label("prof"),
         )
-        .select_from(Person)
-        .outerjoin(
-            Declaration,
-            and_(
-                Declaration.person_id == Person.id,
-                Declaration.year == year,
-                Declaration.status == "approved",
-            ),
+        .where(
+            Declaration.city_id == city_id,
+            Declaration.status == "approved",
+            Declaration.year == year,
         )
-        .where(Person.city_id == city_id)
-        .group_by(Person.id, Person.title_level)
+        .group_by(Declaration.person_id)
+        .subquery()
     )
+    passed = (
+        select(func.count())
+        .select_from(per_person)
+        .join(Person, Person.id == per_person.c.person_id)
+        .where(
+            Person.city_id == city_id,
+            per_person.c.pub >= _requirement_case(rows, year, region_group, "public"),
+            per_person.c.prof >= _requirement_case(rows, year, region_group, "professional"),
+        )
+    )
+    persons = select(func.count()).select_from(Person).where(Person.city_id == city_id)
     if active_only:
-        per_person = per_person.join(Membership, Membership.id == Person.membership_id).where(
-            Membership.status == "active"
-        )
-    sub = per_person.subquery()
-    passed = func.coalesce(
-        func.sum(case((and_(sub.c.pub >= sub.c.req_pub, sub.c.prof >= sub.c.req_prof), 1), else_=0)), 0
-    )
-    return select(func.count(), passed).select_from(sub)
+        active = Membership.status == "active"
+        passed = passed.join(Membership, Membership.id == Person.membership_id).where(active)
+        persons = persons.join(Membership, Membership.id == Person.membership_id).where(active)
+    return select(persons.scalar_subquery(), passed.scalar_subquery())
 
 
 # --------------------------------------------------------------------------- rules in words

@@ -1,6 +1,6 @@
 """Benchmark: ``standards.city_completion`` over a province of synthetic persons.
 
-    python bench/city_completion.py [--persons 3000000] [--keep]
+    python bench/city_completion.py [--persons 3000000] [--runs 5] [--keep | --url URL]
 
 Uses ``DATABASE_URL`` (PostgreSQL: a throw-away database is created beside it and
 dropped afterwards) or a temporary SQLite file. Fills the reference data, one unit
@@ -114,14 +114,28 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--persons", type=int, default=300_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the filled database and print its URL")
+    parser.add_argument("--url", help="reuse a database filled by an earlier --keep run")
     args = parser.parse_args()
-    url, drop = scratch_database()
+    if args.url:
+        url, drop = args.url, (lambda: None)
+    else:
+        url, drop = scratch_database()
+    if args.keep:
+        print(f"database kept: {url}")
+        drop = lambda: None  # noqa: E731
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
     try:
         with app.app_context():
-            upgrade()
-            print(f"filling {args.persons:,} persons on {db.engine.dialect.name}…", flush=True)
-            big, small = fill(args.persons)
+            if args.url:
+                from backoffice.models import Org
+
+                cities = db.session.scalars(select(Org).where(Org.kind == "city_hrss").order_by(Org.code)).all()
+                big, small = cities[0], cities[-1]
+            else:
+                upgrade()
+                print(f"filling {args.persons:,} persons on {db.engine.dialect.name}…", flush=True)
+                big, small = fill(args.persons)
             from backoffice import standards
 
             for city in (big, small):
