@@ -312,7 +312,8 @@ class ScopedModelView(RoleMixin, ModelView):
     def __init__(self, model, session=None, **kwargs):
         if getattr(model, "__scope__", None) is None:
             raise ScopeError(f"{model.__name__} declares no __scope__; it cannot be exposed")
-        super().__init__(model, session or db.session, **kwargs)
+        # The extension, not its session: resolved per call (tests swap db.session).
+        super().__init__(model, session or db, **kwargs)
 
     # Always the current db.session (never a session captured at start-up).
     @property
@@ -421,6 +422,13 @@ class ScopedModelView(RoleMixin, ModelView):
             if remote is None:
                 continue
             base = self.field_choice_query(field.name, scope.query(remote))
+            if hasattr(remote, "enabled"):
+                # Disabled base data leaves choice lists; the value a row holds stays.
+                keep, held = remote.enabled.is_(True), getattr(field, "object_data", None)
+                pk = inspect(remote).primary_key[0]
+                if held is not None and not isinstance(held, (list, tuple, set)):
+                    keep = keep | (pk == getattr(held, pk.key, None))
+                base = base.filter(keep)
             field.query_factory = lambda base=base: base
             field.query = None
         return form

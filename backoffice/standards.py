@@ -15,10 +15,12 @@ Nothing here commits: the caller commits, together with the audit entries added 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from . import audit, hours
 from .extensions import db
@@ -33,6 +35,7 @@ __all__ = [
     "approved_hours",
     "certify_year",
     "city_completion",
+    "describe_rule",
     "frozen_result",
     "is_zhengzhou",
     "revoke_year",
@@ -257,8 +260,15 @@ def certify_year(person, year, prorate_months=None, actor=None):
         status="valid",
         certified_at=now(),
     )
-    db.session.add(result)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(result)
+    except IntegrityError:
+        # Certified at the same moment by another request: that result stands.
+        existing = frozen_result(person, year)
+        if existing is None:
+            raise
+        return existing
     audit.record("certify", "year_result", result.id, after=_result_dict(result), actor=actor)
     return result
 
@@ -298,48 +308,123 @@ def _requirement_case(rows, year, region_group, key):
 def city_completion(city_id, year, active_only=True):
     """Passed / not passed counts over every person of a city for a year, in SQL.
 
-    One statement: the persons of the city (``person.city_id``) left-joined with their
-    approved declarations of the year (index ``(person_id, year, status)``), grouped by
-    person with SUM(CASE subject_kind …), compared with the applicable requirement,
-    then counted. ``active_only`` leaves out persons whose registration is not active.
-    Pro-rating is not applied (it is decided per person).
+    One statement, two parts that each use an index range of the city:
+
+    * persons: ``person.city_id = :city`` (joined to their membership when
+      ``active_only``, which leaves out registrations that are not active);
+    * passed: the city's approved declarations of the year (index
+      ``(city_id, status, year, …)``) grouped by person with SUM(CASE subject_kind …),
+      joined to the person (title level, still in the city) and compared with the
+      applicable requirement.
+
+    The hours counted are those of the declarations carrying the city — exactly what
+    the city's HRSS may see through the permission layer; hours a person declared
+    before moving in from another city are not part of this count. Pro-rating is not
+    applied (it is decided per person).
     """
     year = int(year)
+    total, n_passed = db.session.execute(_city_completion_select(city_id, year, active_only)).one()
+    return CityCompletion(year=year, persons=int(total or 0), passed=int(n_passed or 0))
+
+
+def _city_completion_select(city_id, year, active_only=True):
     rows = standards_rows()
-    zz = _zhengzhou_city_id()
-    region_group = "zhengzhou" if city_id == zz else "other"
+    region_group = "zhengzhou" if city_id == _zhengzhou_city_id() else "other"
     hours_of = func.coalesce(Declaration.claimed_hours, 0)
-    public = func.coalesce(func.sum(case((Declaration.subject_kind == "public", hours_of), else_=0)), 0)
-    professional = func.coalesce(
-        func.sum(case((Declaration.subject_kind == "professional", hours_of), else_=0)), 0
-    )
     per_person = (
         select(
-            Person.id.label("person_id"),
-            public.label("pub"),
-            professional.label("prof"),
-            _requirement_case(rows, year, region_group, "public").label("req_pub"),
-            _requirement_case(rows, year, region_group, "professional").label("req_prof"),
+            Declaration.person_id.label("person_id"),
+            func.sum(case((Declaration.subject_kind == "public", hours_of), else_=0)).label("pub"),
+            func.sum(case((Declaration.subject_kind == "professional", hours_of), else_=0)).label("prof"),
         )
-        .select_from(Person)
-        .outerjoin(
-            Declaration,
-            and_(
-                Declaration.person_id == Person.id,
-                Declaration.year == year,
-                Declaration.status == "approved",
-            ),
+        .where(
+            Declaration.city_id == city_id,
+            Declaration.status == "approved",
+            Declaration.year == year,
         )
-        .where(Person.city_id == city_id)
-        .group_by(Person.id, Person.title_level)
+        .group_by(Declaration.person_id)
+        .subquery()
     )
+    passed = (
+        select(func.count())
+        .select_from(per_person)
+        .join(Person, Person.id == per_person.c.person_id)
+        .where(
+            Person.city_id == city_id,
+            per_person.c.pub >= _requirement_case(rows, year, region_group, "public"),
+            per_person.c.prof >= _requirement_case(rows, year, region_group, "professional"),
+        )
+    )
+    persons = select(func.count()).select_from(Person).where(Person.city_id == city_id)
     if active_only:
-        per_person = per_person.join(Membership, Membership.id == Person.membership_id).where(
-            Membership.status == "active"
-        )
-    sub = per_person.subquery()
-    passed = func.coalesce(
-        func.sum(case((and_(sub.c.pub >= sub.c.req_pub, sub.c.prof >= sub.c.req_prof), 1), else_=0)), 0
-    )
-    total, n_passed = db.session.execute(select(func.count(), passed).select_from(sub)).one()
-    return CityCompletion(year=year, persons=int(total or 0), passed=int(n_passed or 0))
+        active = Membership.status == "active"
+        passed = passed.join(Membership, Membership.id == Person.membership_id).where(active)
+        persons = persons.join(Membership, Membership.id == Person.membership_id).where(active)
+    return select(persons.scalar_subquery(), passed.scalar_subquery())
+
+
+# --------------------------------------------------------------------------- rules in words
+def _choice_labels(form_code, field):
+    spec = next(s for s in hours.FORM_FIELDS[form_code] if s["name"] == field)
+    return dict(map(tuple, spec["choices"]))
+
+
+def _num(value):
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def _ranks(values):
+    """[68, 60, 52] → 第一至三名依次 68、60、52 学时."""
+    cn = "零一二三四五六七八九十"
+    n = len(values)
+    head = f"第{cn[n] if n <= 10 else n}名" if n == 1 else f"第一至{cn[n] if n <= 10 else n}名依次"
+    return f"{head} {'、'.join(_num(x) for x in values)} 学时"
+
+
+def describe_rule(form_code, rule):
+    """A conversion rule (学时折算标准) in Chinese words, for lists and detail pages."""
+    hours.validate_rule(form_code, rule)
+    r = rule
+    if form_code == "training_class":
+        return f"由继续教育基地审批部门按实际学习时间确定学时（单条不超过 {_num(r['max_hours'])} 学时）"
+    if form_code == "study_program":
+        return f"由主办单位或选派单位主管部门确定学时（单条不超过 {_num(r['max_hours'])} 学时）"
+    if form_code == "degree":
+        return f"每门考试合格课程 {_num(r['hours_per_course'])} 学时（最多 {r['max_courses']} 门）"
+    if form_code == "course_study":
+        return (f"不满 {r['full_from_months']} 个月每月 {_num(r['hours_per_month'])} 学时；满 "
+                f"{r['full_from_months']} 个月计当年全部专业科目学时（最多 {r['max_months']} 个月）")
+    if form_code == "conference":
+        labels = _choice_labels("conference", "level")
+        parts = [f"{labels.get(k, k)}每天 {_num(x['per_day'])} 学时，宣读、报告论文另加 {_num(x['paper'])} 学时"
+                 for k, x in r["levels"].items()]
+        return "；".join(parts) + f"（最多 {r['max_days']} 天）"
+    if form_code == "research":
+        levels = _choice_labels("research", "level")
+        roles = _choice_labels("research", "role")
+        parts = [f"{levels.get(lv, lv)}{roles.get(role, role)}{_ranks(ranks)}"
+                 for lv, by_role in r["levels"].items() for role, ranks in by_role.items()]
+        return "；".join(parts) + "（按年度计算）"
+    if form_code == "book":
+        return f"每万字{_ranks(r['per_ten_thousand'])}（最多 {_num(r['max_ten_thousand_chars'])} 万字）"
+    if form_code == "paper":
+        labels = _choice_labels("paper", "journal")
+        parts = [f"{labels.get(k, k)}：{_ranks(x)}" for k, x in r["journals"].items()]
+        return "；".join(parts) + "；增刊、副刊不计学时"
+    if form_code in ("patent", "award", "exam"):
+        key = {"patent": "kinds", "award": "levels", "exam": "levels"}[form_code]
+        field = {"patent": "kind", "award": "level", "exam": "level"}[form_code]
+        labels = _choice_labels(form_code, field)
+        text = "；".join(f"{labels.get(k, k)} {_num(x)} 学时" for k, x in r[key].items())
+        if "max_rank" in r:
+            text += f"（限前 {r['max_rank']} 名）"
+        return text
+    if form_code == "report":
+        return f"专题调研报告获领导批示，计 {_num(r['hours'])} 学时"
+    if form_code == "aid":
+        return f"工作满 {r['min_months']} 个月，计当年全部公需科目和专业科目学时"
+    if form_code == "grassroots":
+        return f"每天 {_num(r['per_day'])} 学时（最多 {r['max_days']} 天）"
+    if form_code == "other":
+        return f"由人力资源社会保障行政部门或省业务主管部门确认学时（单条不超过 {_num(r['max_hours'])} 学时）"
+    return json.dumps(rule, ensure_ascii=False)

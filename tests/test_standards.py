@@ -170,3 +170,37 @@ def test_city_completion_by_title_group_for_2014(ctx):
     assert standards.city_completion(zz.id, 2014).passed == 1
     assert standards.year_completion(li, 2014).passed
     assert not standards.year_completion(zhang, 2014).passed
+
+
+def test_certify_at_the_same_moment_returns_the_first_result(ctx, monkeypatch):
+    """Two requests certifying the same year: the unique index keeps one valid result."""
+    zhang = person_named("张伟")
+    year = THIS_YEAR - 1
+    first = standards.certify_year(zhang, year)
+    real = standards.frozen_result
+    calls = []
+
+    def not_seen_yet(person, y):
+        calls.append(y)
+        return None if len(calls) == 1 else real(person, y)
+
+    monkeypatch.setattr(standards, "frozen_result", not_seen_yet)
+    again = standards.certify_year(zhang, year)
+    assert again.id == first.id
+    n = db.session.scalar(select(func.count()).select_from(YearResult).where(
+        YearResult.person_id == zhang.id, YearResult.status == "valid"))
+    assert n == 1
+
+
+def test_city_completion_counts_the_hours_the_city_can_see(ctx):
+    """Hours declared while the person belonged to another city are that city's records."""
+    zz = org("410100")
+    year = THIS_YEAR - 1
+    wang = person_named("王强")  # 30 public approved last year, in 金水区 (Zhengzhou)
+    d = _approved(wang, year, "professional", 60)
+    assert standards.city_completion(zz.id, year).passed == 2
+    d.city_id = org("410300").id  # declared while in 洛阳
+    db.session.flush()
+    assert standards.city_completion(zz.id, year).passed == 1
+    # The person's own completion counts every approved hour.
+    assert standards.year_completion(wang, year).passed
