@@ -218,7 +218,7 @@ def issue(person, year_from, year_to=None, *, actor=None, issuer=None):
     """The valid certificate of ``person`` for the year (range), issued if needed.
 
     Raises :class:`CertificateError` (Chinese message) when a year in the range has
-    not passed. Safe under concurrency: a concurrent issue of the same certificate
+    not passed; revocations of changed years are kept in the session then (commit). Safe under concurrency: a concurrent issue of the same certificate
     loses on the unique indexes inside a savepoint and re-reads the winner's rows.
     The caller commits.
     """
@@ -230,6 +230,8 @@ def issue(person, year_from, year_to=None, *, actor=None, issuer=None):
         raise CertificateError(f"合并打印最多 {MAX_MERGED_YEARS} 个年度")
     if year_to > now().year:
         raise CertificateError(f"{year_to} 年度尚未开始，不能打印证书")
+    # Outside the savepoint: a revocation stands even when the year no longer passes.
+    _revoke_changed_years(person, range(year_from, year_to + 1), actor)
     for attempt in range(3):
         try:
             with db.session.begin_nested():
@@ -242,7 +244,6 @@ def issue(person, year_from, year_to=None, *, actor=None, issuer=None):
 
 def _issue(person, year_from, year_to, actor, issuer):
     years = range(year_from, year_to + 1)
-    _revoke_changed_years(person, years, actor)
     results = []
     for year in years:
         try:

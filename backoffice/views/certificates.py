@@ -193,7 +193,7 @@ class CertificatePrintView(ScopedBaseView):
         try:
             cert = certificates.issue(person, year, actor=current_user._get_current_object())
         except certificates.CertificateError as exc:
-            db.session.rollback()
+            db.session.commit()  # revocations of changed years stand
             flash(f"{person.name}：{exc.message}", "error")
             return self._back(year, {})
         db.session.commit()
@@ -227,7 +227,7 @@ class CertificatePrintView(ScopedBaseView):
         skipped = [0]
         issued = list(certificates.issue_many(persons, year, actor=actor, skipped=skipped))
         if not issued:
-            db.session.rollback()
+            db.session.commit()  # revocations of changed years stand
             flash("没有可打印的证书：所选人员在该年度未认定通过", "warning")
             return self._back(year, filters)
         db.session.commit()

@@ -58,7 +58,7 @@ def _print_own(year_from, year_to):
     try:
         cert = certificates.issue(person, year_from, year_to, actor=current_user._get_current_object())
     except certificates.CertificateError as exc:
-        db.session.rollback()
+        db.session.commit()  # revocations of changed years stand
         return refused(exc.message)
     db.session.commit()
     data = certificates.render_pdf([cert], verify_url_base())
