@@ -424,3 +424,99 @@ def test_bad_year_in_the_admin_list_is_a_message(app, ctx):
     browser = sign_in(app.test_client(), "unit")
     page = browser.get("/admin/certificates/?year=abc").get_data(as_text=True)
     assert "年度须为" in page
+
+
+# --------------------------------------------------------------------------- real commits
+def _cleanup(person_id, years=(PASSED,)):
+    from backoffice.models import AuditLog, CertificateSequence
+
+    cert_ids = db.session.scalars(select(Certificate.id).where(Certificate.person_id == person_id)).all()
+    result_ids = db.session.scalars(select(YearResult.id).where(YearResult.person_id == person_id)).all()
+    db.session.execute(AuditLog.__table__.delete().where(
+        ((AuditLog.object_type == "certificate") & AuditLog.object_id.in_(cert_ids or [0]))
+        | ((AuditLog.object_type == "year_result") & AuditLog.object_id.in_(result_ids or [0]))))
+    db.session.execute(Certificate.__table__.delete().where(Certificate.person_id == person_id))
+    db.session.execute(YearResult.__table__.delete().where(YearResult.person_id == person_id))
+    db.session.execute(CertificateJob.__table__.delete())
+    db.session.execute(CertificateSequence.__table__.delete().where(CertificateSequence.year.in_(list(years) + [3000])))
+    db.session.commit()
+
+
+@pytest.mark.real_commits
+def test_concurrent_issuers_get_distinct_numbers_and_one_certificate(app):
+    """Two sessions at once: numbers never collide, the same certificate is issued once."""
+    import threading
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("concurrency is checked on PostgreSQL")
+        zhang_id = person_named("张伟").id
+    numbers, issued, errors = [], [], []
+    barrier = threading.Barrier(2)
+
+    def worker():
+        with app.app_context():
+            try:
+                barrier.wait()
+                for _ in range(20):
+                    numbers.append(certificates.next_sequence(3000))
+                    db.session.commit()
+                person = db.session.get(Person, zhang_id)
+                cert = certificates.issue(person, PASSED)
+                db.session.commit()
+                issued.append(cert.number)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors
+        assert sorted(numbers) == list(range(1, 41))
+        assert len(issued) == 2 and issued[0] == issued[1]
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(Certificate).where(
+                Certificate.person_id == zhang_id)) == 1
+    finally:
+        with app.app_context():
+            _cleanup(zhang_id)
+
+
+@pytest.mark.real_commits
+def test_a_job_runs_in_a_thread_and_the_admin_comes_back(app):
+    import time
+
+    with app.app_context():
+        zhang_id = person_named("张伟").id
+    saved = {k: app.config.get(k) for k in ("CERTIFICATE_JOB_THRESHOLD", "CERTIFICATE_JOBS_INLINE")}
+    app.config.update(CERTIFICATE_JOB_THRESHOLD=0, CERTIFICATE_JOBS_INLINE=False)
+    try:
+        with app.app_context():
+            browser = sign_in(app.test_client(), "unit")
+            response = browser.post("/admin/certificates/print",
+                                    {"year": str(PASSED), "ids": [str(zhang_id)], "all": "0"},
+                                    form_url="/admin/certificates/")
+            assert response.status_code == 302
+            job_url = urlsplit(response.headers["Location"]).path
+            for _ in range(120):
+                db.session.remove()  # a real server starts each request with a fresh session
+                page = browser.get(job_url).get_data(as_text=True)
+                if 'data-status="done"' in page or 'data-status="failed"' in page:
+                    break
+                time.sleep(0.5)
+            assert 'data-status="done"' in page, page[-1500:]
+            reader = read_pdf(browser.get(job_url + "/download"))
+            assert len(reader.pages) == 1 and "张伟" in reader.pages[0].extract_text()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                app.config.pop(k, None)
+            else:
+                app.config[k] = v
+        with app.app_context():
+            _cleanup(zhang_id)
