@@ -18,6 +18,7 @@ No Flask request objects are used; ``render_pdf`` only needs the verification UR
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -64,6 +65,12 @@ class CertificateError(Exception):
     def __init__(self, message):
         super().__init__(message)
         self.message = message
+
+
+def fmt_hours(value):
+    """30.0 → "30", 17.5 → "17.5"."""
+    d = Decimal(str(value or 0))
+    return format(d.quantize(Decimal(1)) if d == d.to_integral() else d.normalize(), "f")
 
 
 # --------------------------------------------------------------------------- masking
@@ -249,7 +256,10 @@ def _issue(person, year_from, year_to, actor, issuer):
         try:
             results.append(standards.certify_year(person, year, actor=actor))
         except hours.HoursError as exc:
-            raise CertificateError(f"{year} 年度未认定通过，不能打印证书（{exc.message}）") from None
+            detail = exc.message.removesuffix("，不能认定")
+            match = re.fullmatch(rf"{year} 年度学时未达到要求（(.*)）", detail)
+            reason = match.group(1) if match else detail
+            raise CertificateError(f"{year} 年度未认定通过，不能打印证书（{reason}）") from None
     result_ids = [r.id for r in results]
 
     existing = db.session.scalar(

@@ -520,3 +520,24 @@ def test_a_job_runs_in_a_thread_and_the_admin_comes_back(app):
                 app.config[k] = v
         with app.app_context():
             _cleanup(zhang_id)
+
+
+def test_admin_list_shows_the_issued_number_and_an_interrupted_job_says_so(app, ctx):
+    from datetime import timedelta
+
+    from backoffice.models import now
+
+    zhang = person_named("张伟")
+    cert = certificates.issue(zhang, PASSED)
+    unit_admin = membership_of("unit")
+    job = CertificateJob(membership_id=unit_admin.id, org_id=unit_admin.org_id, year=PASSED, params={},
+                         status="running", total=500, done=100, updated_at=now() - timedelta(hours=1))
+    db.session.add(job)
+    db.session.commit()
+    browser = sign_in(app.test_client(), "unit")
+    assert "生成中的证书打印任务" in browser.get("/admin/").get_data(as_text=True)
+    page = browser.get(f"/admin/certificates/?year={PASSED}").get_data(as_text=True)
+    assert cert.number in page
+    page = browser.get(f"/admin/certificates/jobs/{job.id}").get_data(as_text=True)
+    assert "任务已中断" in page and 'data-status="failed"' in page
+    assert "生成中的证书打印任务" not in browser.get("/admin/").get_data(as_text=True)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from .. import certificates, pdf
 from ..extensions import db
-from ..models import CertificateJob, Membership, Org, Person, now
+from ..models import Certificate, CertificateJob, Membership, Org, Person, now
 from ..permissions import Scope, ScopedBaseView, current_scope
 from ..web.certificates import pdf_response, verify_url_base
 from .home import waiting_item
@@ -31,6 +31,7 @@ DEFAULT_JOB_THRESHOLD = 200
 ISSUE_CHUNK = 100
 ROLES = ("unit_admin", "hrss_admin")
 FIRST_YEAR = 2013
+STALE_AFTER = 600  # seconds without progress before a running job counts as interrupted
 
 
 def job_threshold():
@@ -177,10 +178,15 @@ class CertificatePrintView(ScopedBaseView):
             current_scope().select(Org).where(Org.kind == "department").with_only_columns(Org.name)
             .distinct().order_by(Org.name).limit(200)).all()
         pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        issued = dict(db.session.execute(
+            current_scope().select(Certificate).with_only_columns(Certificate.person_id, Certificate.number).where(
+                Certificate.person_id.in_([r[0].id for r in rows] or [0]), Certificate.status == "valid",
+                Certificate.year_from == year, Certificate.year_to == year)).all())
         return self.render(
             "certificates/admin_print.html", rows=rows, year=year, filters=filters, total=total, page=page,
             pages=pages, years=list(range(date.today().year, FIRST_YEAR - 1, -1)), departments=departments,
             threshold=job_threshold(), show_unit=current_user.role != "unit_admin", mask=certificates.mask_id_number,
+            issued=issued, fmt=certificates.fmt_hours,
         )
 
     def _back(self, year, filters):
@@ -257,6 +263,10 @@ class CertificatePrintView(ScopedBaseView):
     @expose("/jobs/<int:job_id>")
     def job(self, job_id):
         row = current_scope().get_or_404(CertificateJob, job_id)
+        if row.status in ("queued", "running") and (now() - row.updated_at).total_seconds() > STALE_AFTER:
+            # no progress for long: the worker died with its process (e.g. a restart)
+            row.status, row.error, row.finished_at = "failed", "任务已中断（服务重启或出错），请重新提交打印", now()
+            db.session.commit()
         return self.render("certificates/admin_job.html", job=row)
 
     @expose("/jobs/<int:job_id>/download")
@@ -275,7 +285,7 @@ class CertificatePrintView(ScopedBaseView):
 
 @waiting_item
 def _certificate_items(membership, scope):
-    """A home-page shortcut to 证书打印 and to print jobs still running."""
+    """A home-page item while print jobs of the admin's scope are still running."""
     if membership.role not in ROLES:
         return []
     from flask import current_app as app
@@ -285,6 +295,8 @@ def _certificate_items(membership, scope):
     running = db.session.scalar(
         select(func.count()).select_from(CertificateJob)
         .where(scope.clause(CertificateJob), CertificateJob.status.in_(("queued", "running")))) or 0
+    if not running:
+        return []
     return [{"key": "certificate_jobs", "label": "生成中的证书打印任务", "count": running,
              "url": url_for("certificates_admin.jobs")}]
 
