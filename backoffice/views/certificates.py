@@ -35,7 +35,11 @@ STALE_AFTER = 600  # seconds without progress before a running job counts as int
 
 
 def job_threshold():
-    return int(current_app.config.get("CERTIFICATE_JOB_THRESHOLD", DEFAULT_JOB_THRESHOLD))
+    """Orders larger than this run as a background job (config or environment)."""
+    value = current_app.config.get("CERTIFICATE_JOB_THRESHOLD")
+    if value is None:
+        value = os.environ.get("CERTIFICATE_JOB_THRESHOLD", DEFAULT_JOB_THRESHOLD)
+    return int(value)
 
 
 def job_dir(app=None):
