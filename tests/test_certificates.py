@@ -541,3 +541,15 @@ def test_admin_list_shows_the_issued_number_and_an_interrupted_job_says_so(app, 
     page = browser.get(f"/admin/certificates/jobs/{job.id}").get_data(as_text=True)
     assert "任务已中断" in page and 'data-status="failed"' in page
     assert "生成中的证书打印任务" not in browser.get("/admin/").get_data(as_text=True)
+
+
+def test_figures_are_not_split_across_lines():
+    """The CJK line breaker keeps 120 or 410105****0258 on one line."""
+    base = dict(pdf.SAMPLE_CERT, public_hours=60, professional_hours=120, total_hours=180, years="2024—2025")
+    certs = [dict(base, name=name, unit_name="郑州市金水区人民医院" + "附" * k)
+             for name in ("张伟", "朱镕喆堃玥") for k in range(12)]  # the old breaker split 2 of these
+    reader = PdfReader(io.BytesIO(pdf.render_certificates(certs, verify_url_base="https://example.org/q")))
+    for page in reader.pages:
+        text = page.extract_text()
+        assert not re.search(r"[0-9*]\n\s*[0-9*]", text), text
+        assert "120学时" in flat(text) and "共计180学时" in flat(text)
