@@ -553,3 +553,17 @@ def test_figures_are_not_split_across_lines():
         text = page.extract_text()
         assert not re.search(r"[0-9*]\n\s*[0-9*]", text), text
         assert "120学时" in flat(text) and "共计180学时" in flat(text)
+
+
+def test_markup_in_a_unit_name_prints_as_text(app, ctx):
+    hospital = org("郑州市金水区人民医院")
+    hospital.name = '<img src="file:///etc/passwd">'
+    db.session.commit()
+    browser = sign_in(app.test_client(), "person")
+    reader = read_pdf(browser.get(f"/certificates/my/{PASSED}.pdf"))
+    assert "file:///etc/passwd" in flat(reader.pages[0].extract_text())
+    assert "root:" not in reader.pages[0].extract_text()
+    page = app.test_client().get(
+        "/certificates/query?number={0.number}&code={0.verify_code}".format(
+            db.session.scalar(select(Certificate)))).get_data(as_text=True)
+    assert "<img src" not in page and "有效" in page
