@@ -114,6 +114,7 @@ def register_font() -> str:
             for alias in (CSS_FAMILY, "noto serif sc", "noto serif sc subset"):
                 x2p_default.DEFAULT_FONT[alias] = FONT_NAME
             _extend_kinsoku()
+            _keep_latin_runs_together()
             font_registrations += 1
             _font = font
     return FONT_NAME
@@ -133,6 +134,70 @@ def _extend_kinsoku() -> None:
     if isinstance(current, str):
         extra = "".join(ch for ch in _CANNOT_START_EXTRA if ch not in current)
         x2p_paragraph.ALL_CANNOT_START = current + extra
+
+
+def _is_latin_word_char(ch: str) -> bool:
+    """Digits, Latin letters and the marks inside a figure or code (17.5, 410105****0258)."""
+    return ch.isascii() and (ch.isalnum() or ch in ".-*%")
+
+
+def _cjk_frag_split(frags, maxWidths, calcBounds, encoding="utf8"):
+    """xhtml2pdf's ``cjkFragSplit`` (one glyph at a time), except that a run of Latin
+    letters and digits is not split across lines ("共计12 / 0学时"): the line ends
+    before the run unless the run started the line. Full-width punctuation that
+    cannot start a line still hangs in the margin as before."""
+    from xhtml2pdf import reportlab_paragraph as rp
+
+    glyphs = []
+    for f in frags:
+        text = f.text
+        if not isinstance(text, str):
+            text = text.decode(encoding)
+        if text:
+            glyphs.extend(rp.cjkU(t, f, encoding) for t in text)
+        else:
+            glyphs.append(rp.cjkU(text, f, encoding))
+
+    lines = []
+    start = 0
+    used = 0.0
+    max_width = maxWidths[0]
+    i = 0
+    while i < len(glyphs):
+        u = glyphs[i]
+        used += u.width
+        if hasattr(u.frag, "lineBreak") or not (used > max_width + rp._FUZZ and used > 0):
+            i += 1
+            continue
+        if u in rp.ALL_CANNOT_START:
+            brk = i + 1  # hang it in the margin
+        else:
+            brk = i
+            while brk > start and _is_latin_word_char(glyphs[brk]) and _is_latin_word_char(glyphs[brk - 1]):
+                brk -= 1
+            if brk == start:  # one run wider than the line: split it after all
+                brk = i
+        if brk == start:  # never an empty line
+            brk = start + 1
+        line_width = sum(g.width for g in glyphs[start:brk])
+        lines.append(rp.makeCJKParaLine(glyphs[start:brk], max_width - line_width, calcBounds))
+        try:
+            max_width = maxWidths[len(lines)]
+        except IndexError:
+            max_width = maxWidths[-1]
+        start = brk
+        used = sum(g.width for g in glyphs[start:i + 1])
+        i += 1
+    if start < len(glyphs):
+        line_width = sum(g.width for g in glyphs[start:])
+        lines.append(rp.makeCJKParaLine(glyphs[start:], max_width - line_width, calcBounds))
+    return rp.ParaLines(kind=1, lines=lines)
+
+
+def _keep_latin_runs_together() -> None:
+    from xhtml2pdf import reportlab_paragraph as x2p_paragraph
+
+    x2p_paragraph.cjkFragSplit = _cjk_frag_split
 
 
 def _font_cmap() -> Mapping[int, int]:

@@ -1,0 +1,310 @@
+"""证书打印 for unit and HRSS admins: the persons in scope with a passed year, filtered
+by year, name, department and unit; print one, the selected ones, or the whole filtered
+list as one merged PDF (one certificate per page). A large order runs as a background
+job (``CertificateJob``) the admin comes back to; the job re-queries everything through
+the creator's scope itself."""
+
+import logging
+import os
+import secrets
+import threading
+from datetime import date
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask_admin import expose
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from .. import certificates, pdf
+from ..extensions import db
+from ..models import Certificate, CertificateJob, Membership, Org, Person, now
+from ..permissions import Scope, ScopedBaseView, current_scope
+from ..web.certificates import pdf_response, verify_url_base
+from .home import waiting_item
+
+log = logging.getLogger(__name__)
+
+ORDER = 60
+PAGE_SIZE = 50
+DEFAULT_JOB_THRESHOLD = 200
+ISSUE_CHUNK = 100
+ROLES = ("unit_admin", "hrss_admin")
+FIRST_YEAR = 2013
+STALE_AFTER = 600  # seconds without progress before a running job counts as interrupted
+
+
+def job_threshold():
+    """Orders larger than this run as a background job (config or environment)."""
+    value = current_app.config.get("CERTIFICATE_JOB_THRESHOLD")
+    if value is None:
+        value = os.environ.get("CERTIFICATE_JOB_THRESHOLD", DEFAULT_JOB_THRESHOLD)
+    return int(value)
+
+
+def job_dir(app=None):
+    app = app or current_app
+    path = Path(app.config["UPLOAD_DIR"]) / "certificate_jobs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _filters(source):
+    """(year, filters dict, error) from request args or form."""
+    raw = (source.get("year") or "").strip()
+    this_year = date.today().year
+    if not raw:
+        year, error = this_year - 1, None
+    elif raw.isdigit() and FIRST_YEAR <= int(raw) <= this_year:
+        year, error = int(raw), None
+    else:
+        year, error = this_year - 1, f"年度须为 {FIRST_YEAR}–{this_year} 之间的年份"
+    filters = {k: (source.get(k) or "").strip()[:100] for k in ("name", "department", "unit")}
+    return year, filters, error
+
+
+def _describe(year, filters, selected=None):
+    parts = [f"{year} 年度"]
+    labels = {"name": "姓名", "department": "部门", "unit": "单位"}
+    parts += [f"{labels[k]}含“{v}”" for k, v in filters.items() if v]
+    if selected is not None:
+        parts.append(f"所选 {selected} 人")
+    return "，".join(parts)[:300]
+
+
+# --------------------------------------------------------------------------- the job worker
+def start_job(job_id):
+    """Run the job: in a thread after the commit (inline when testing)."""
+    app = current_app._get_current_object()
+    if app.config.get("CERTIFICATE_JOBS_INLINE", app.testing):
+        run_job(job_id)
+        return
+    threading.Thread(target=_thread_main, args=(app, job_id), name=f"certificate-job-{job_id}", daemon=True).start()
+
+
+def _thread_main(app, job_id):
+    with app.app_context():
+        try:
+            run_job(job_id)
+        finally:
+            db.session.remove()
+
+
+def _fail(job, message):
+    db.session.rollback()
+    job = db.session.get(CertificateJob, job.id)
+    job.status, job.error, job.finished_at, job.updated_at = "failed", message[:500], now(), now()
+    db.session.commit()
+
+
+def run_job(job_id):
+    """Build the job's PDF. Re-checks the creator's role and scope and each person's
+    passed year itself; commits its progress as it goes."""
+    job = db.session.get(CertificateJob, job_id)
+    if job is None or job.status not in ("queued", "running"):
+        return
+    membership = db.session.get(Membership, job.membership_id)
+    if membership is None or membership.status != "active" or membership.role not in ROLES:
+        _fail(job, "提交任务的管理员账号已不可用")
+        return
+    scope = Scope(membership)
+    params = dict(job.params or {})
+    stmt = certificates.persons_for_print(
+        scope, job.year, name=params.get("name"), department=params.get("department"),
+        unit=params.get("unit"), person_ids=params.get("person_ids"))
+    ids = [row.id for row in db.session.execute(stmt.with_only_columns(Person.id))]
+    job.status, job.total, job.done, job.updated_at = "running", len(ids), 0, now()
+    db.session.commit()
+    if not ids:
+        _fail(job, "没有可打印的证书（所选人员在该年度均未认定通过或不在您的管理范围内）")
+        return
+
+    skipped = [0]
+    processed = [0]
+
+    def certs():
+        for start in range(0, len(ids), ISSUE_CHUNK):
+            chunk = ids[start:start + ISSUE_CHUNK]
+            persons = db.session.scalars(
+                scope.select(Person).where(Person.id.in_(chunk))
+                .order_by(Person.unit_id, Person.department_id, Person.name, Person.id)
+            ).all()
+            batch = [
+                certificates.certificate_dict(cert, params["verify_url_base"])
+                for cert in certificates.issue_many(persons, job.year, actor=membership, skipped=skipped)
+            ]
+            skipped[0] += len(chunk) - len(persons)  # left the scope since the job was queued
+            processed[0] += len(chunk)
+            db.session.execute(
+                CertificateJob.__table__.update().where(CertificateJob.id == job_id)
+                .values(done=processed[0], skipped=skipped[0], updated_at=now()))
+            db.session.commit()
+            yield from batch
+
+    final = job_dir() / f"job-{job_id}-{secrets.token_hex(8)}.pdf"
+    partial = final.with_suffix(".part")
+    try:
+        with open(partial, "wb") as out:
+            pages = pdf.render_certificates_to(out, certs(), verify_url_base=params["verify_url_base"])
+        os.replace(partial, final)
+    except ValueError:
+        partial.unlink(missing_ok=True)
+        _fail(job, "没有可打印的证书（所选人员在该年度均未认定通过）")
+        return
+    except Exception:  # noqa: BLE001 - the job must end in a state the admin sees
+        log.exception("certificate job %s failed", job_id)
+        partial.unlink(missing_ok=True)
+        _fail(job, "生成证书时出错，请稍后重试或联系系统管理员")
+        return
+    job = db.session.get(CertificateJob, job_id)
+    job.status, job.pages, job.file_name = "done", pages, final.name
+    job.done, job.skipped, job.finished_at, job.updated_at = len(ids), skipped[0], now(), now()
+    db.session.commit()
+
+
+# --------------------------------------------------------------------------- the page
+class CertificatePrintView(ScopedBaseView):
+    roles = ROLES
+
+    def _query(self, year, filters, person_ids=None):
+        return certificates.persons_for_print(current_scope(), year, person_ids=person_ids, **filters)
+
+    @expose("/")
+    def index(self):
+        year, filters, error = _filters(request.args)
+        if error:
+            flash(error, "error")
+        page = max(request.args.get("page", 1, type=int) or 1, 1)
+        stmt = self._query(year, filters)
+        total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Person.id).subquery()))
+        rows = db.session.execute(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        departments = db.session.scalars(
+            current_scope().select(Org).where(Org.kind == "department").with_only_columns(Org.name)
+            .distinct().order_by(Org.name).limit(200)).all()
+        pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        issued = dict(db.session.execute(
+            current_scope().select(Certificate).with_only_columns(Certificate.person_id, Certificate.number).where(
+                Certificate.person_id.in_([r[0].id for r in rows] or [0]), Certificate.status == "valid",
+                Certificate.year_from == year, Certificate.year_to == year)).all())
+        return self.render(
+            "certificates/admin_print.html", rows=rows, year=year, filters=filters, total=total, page=page,
+            pages=pages, years=list(range(date.today().year, FIRST_YEAR - 1, -1)), departments=departments,
+            threshold=job_threshold(), show_unit=current_user.role != "unit_admin", mask=certificates.mask_id_number,
+            issued=issued, fmt=certificates.fmt_hours,
+        )
+
+    def _back(self, year, filters):
+        return redirect(url_for(".index", year=year, **{k: v for k, v in filters.items() if v}))
+
+    @expose("/print/<int:person_id>/<int:year>.pdf")
+    def print_one(self, person_id, year):
+        scope = current_scope()
+        person = scope.get_or_404(Person, person_id)
+        try:
+            cert = certificates.issue(person, year, actor=current_user._get_current_object())
+        except certificates.CertificateError as exc:
+            db.session.commit()  # revocations of changed years stand
+            flash(f"{person.name}：{exc.message}", "error")
+            return self._back(year, {})
+        db.session.commit()
+        return pdf_response(certificates.render_pdf([cert], verify_url_base()), f"{cert.number}.pdf")
+
+    @expose("/print", methods=("POST",))
+    def print_many(self):
+        """Print the selected persons (``ids``) or, with ``all=1``, the whole filtered list."""
+        year, filters, error = _filters(request.form)
+        if error:
+            flash(error, "error")
+            return self._back(year, filters)
+        whole = request.form.get("all") == "1"
+        person_ids = None
+        if not whole:
+            person_ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+            if not person_ids:
+                flash("请先勾选要打印证书的人员", "warning")
+                return self._back(year, filters)
+        stmt = self._query(year, filters, person_ids)
+        ids = [row.id for row in db.session.execute(stmt.with_only_columns(Person.id))]
+        if not ids:
+            flash("没有可打印的证书：所选人员在该年度未认定通过或不在您的管理范围内", "warning")
+            return self._back(year, filters)
+        if len(ids) > job_threshold():
+            return self._queue(year, filters, ids if not whole else None, len(ids))
+        actor = current_user._get_current_object()
+        persons = db.session.scalars(
+            current_scope().select(Person).where(Person.id.in_(ids))
+            .order_by(Person.unit_id, Person.department_id, Person.name, Person.id)).all()
+        skipped = [0]
+        issued = list(certificates.issue_many(persons, year, actor=actor, skipped=skipped))
+        if not issued:
+            db.session.commit()  # revocations of changed years stand
+            flash("没有可打印的证书：所选人员在该年度未认定通过", "warning")
+            return self._back(year, filters)
+        db.session.commit()
+        data = certificates.render_pdf(issued, verify_url_base())
+        return pdf_response(data, f"certificates-{year}.pdf")
+
+    def _queue(self, year, filters, person_ids, count):
+        params = dict(filters, verify_url_base=verify_url_base())
+        if person_ids is not None:
+            params["person_ids"] = person_ids
+        job = CertificateJob(
+            membership_id=current_user.id, org_id=current_user.org_id, year=year, params=params,
+            description=_describe(year, filters, len(person_ids) if person_ids is not None else None),
+            status="queued", total=count,
+        )
+        db.session.add(job)
+        db.session.commit()
+        start_job(job.id)
+        flash(f"共 {count} 份证书，已转为后台生成任务，完成后可在本页下载", "success")
+        return redirect(url_for(".job", job_id=job.id))
+
+    @expose("/jobs/")
+    def jobs(self):
+        rows = current_scope().query(CertificateJob).order_by(CertificateJob.id.desc()).limit(50).all()
+        return self.render("certificates/admin_jobs.html", jobs=rows)
+
+    @expose("/jobs/<int:job_id>")
+    def job(self, job_id):
+        row = current_scope().get_or_404(CertificateJob, job_id)
+        if row.status in ("queued", "running") and (now() - row.updated_at).total_seconds() > STALE_AFTER:
+            # no progress for long: the worker died with its process (e.g. a restart)
+            row.status, row.error, row.finished_at = "failed", "任务已中断（服务重启或出错），请重新提交打印", now()
+            db.session.commit()
+        return self.render("certificates/admin_job.html", job=row)
+
+    @expose("/jobs/<int:job_id>/download")
+    def job_download(self, job_id):
+        row = current_scope().get_or_404(CertificateJob, job_id)
+        if row.status != "done" or not row.file_name:
+            abort(404)
+        path = job_dir() / row.file_name
+        if path.parent != job_dir() or not path.is_file():
+            abort(404)
+        response = send_file(path, mimetype="application/pdf", as_attachment=True,
+                             download_name=f"certificates-{row.year}-{row.id}.pdf")
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+
+@waiting_item
+def _certificate_items(membership, scope):
+    """A home-page item while print jobs of the admin's scope are still running."""
+    if membership.role not in ROLES:
+        return []
+    from flask import current_app as app
+
+    if "certificates_admin.index" not in app.view_functions:
+        return []
+    running = db.session.scalar(
+        select(func.count()).select_from(CertificateJob)
+        .where(scope.clause(CertificateJob), CertificateJob.status.in_(("queued", "running")))) or 0
+    if not running:
+        return []
+    return [{"key": "certificate_jobs", "label": "生成中的证书打印任务", "count": running,
+             "url": url_for("certificates_admin.jobs")}]
+
+
+def register(admin):
+    admin.add_view(CertificatePrintView(name="证书打印", endpoint="certificates_admin", url="/admin/certificates",
+                                        category="证书管理"))
