@@ -7,11 +7,12 @@ declarations and title-change requests follow, in set-based updates; the history
 stays with the person. Callers commit, then call :func:`notify`.
 """
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from . import audit
 from .extensions import db
-from .models import Declaration, Membership, Org, Person, TitleChangeRequest, TransferRequest, now
+from .models import Declaration, Org, Person, TitleChangeRequest, TransferRequest, now
+from .tree import move_person
 
 OPEN = ("release_pending", "intake_pending")
 
@@ -132,29 +133,6 @@ def accept(request, actor, department=None):
     request.decided_at, request.decided_by_id = now(), actor.id
     audit.record("accept_transfer", "transfer", request.id, before={"status": "intake_pending",
                  "unit_id": request.from_unit_id}, after={"status": "completed", "unit_id": unit.id}, actor=actor)
-
-
-def move_person(person, unit, department=None):
-    """Set-based: the person, their membership, declarations and title requests follow."""
-    values = {
-        "unit_id": unit.id, "county_id": unit.county_id, "city_id": unit.city_id,
-        "competent_dept_id": unit.competent_dept_id,
-    }
-    db.session.execute(
-        update(Person).where(Person.id == person.id)
-        .values(department_id=department.id if department is not None else None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(
-        update(Membership).where(Membership.id == person.membership_id).values(org_id=unit.id)
-        .execution_options(synchronize_session=False)
-    )
-    for model in (Declaration, TitleChangeRequest):
-        db.session.execute(
-            update(model).where(model.person_id == person.id).values(**values)
-            .execution_options(synchronize_session=False)
-        )
-    db.session.expire_all()
 
 
 def open_for(person):

@@ -9,7 +9,7 @@ functions are the only writers of those columns.
 from sqlalchemy import and_, or_, select, update
 
 from .extensions import db
-from .models import Declaration, Org, Person
+from .models import Org, Person
 
 
 def subtree_clause(path, column=None):
@@ -49,11 +49,33 @@ def attach(node, parent):
     return node
 
 
-def _rewrite_level(column_name, old, new, org_where, person_where, decl_where):
-    """Set an ancestor column from ``old`` to ``new`` on every row of a subtree."""
+ANCESTOR_COLUMNS = ("unit_id", "county_id", "city_id", "competent_dept_id")
+
+
+def person_row_models():
+    """Every table whose rows belong to a person and copy the person's ancestor ids
+    (declarations, year results, certificates, requests…), found from the models'
+    ``__scope__`` so that a new such table is kept right without editing this module."""
+    models = []
+    for mapper in db.Model.registry.mappers:
+        cls = mapper.class_
+        spec = getattr(cls, "__scope__", None)
+        if cls is Person or not isinstance(spec, dict) or spec.get("person") != "person_id":
+            continue
+        if all(name in mapper.columns for name in ANCESTOR_COLUMNS):
+            models.append(cls)
+    return sorted(models, key=lambda c: c.__name__)
+
+
+def _rewrite_level(column_name, old, new, org_where, person_where, row_where):
+    """Set an ancestor column from ``old`` to ``new`` on every row of a subtree.
+
+    ``row_where(model)`` selects the person-owned rows of the subtree of ``model``."""
     if old == new:
         return
-    for model, where in ((Org, org_where), (Person, person_where), (Declaration, decl_where)):
+    targets = [(Org, org_where), (Person, person_where)]
+    targets += [(model, row_where(model)) for model in person_row_models()]
+    for model, where in targets:
         col = getattr(model, column_name)
         match = col.is_(None) if old is None else col == old
         db.session.execute(
@@ -87,14 +109,16 @@ def move(node, new_parent):
 
     subtree_ids = select(Org.id).where(in_subtree).scalar_subquery()
     person_where = or_(Person.unit_id.in_(subtree_ids), Person.department_id.in_(subtree_ids))
-    decl_where = Declaration.unit_id.in_(subtree_ids)
+
+    def row_where(model):
+        return model.unit_id.in_(subtree_ids)
 
     changes = {"city_id": new_city, "county_id": new_county}
     if node.kind == "department":
         changes["unit_id"] = new_unit
         changes["competent_dept_id"] = new_competent
     for column_name, value in changes.items():
-        _rewrite_level(column_name, old[column_name], value, in_subtree, person_where, decl_where)
+        _rewrite_level(column_name, old[column_name], value, in_subtree, person_where, row_where)
 
     db.session.execute(
         update(Org)
@@ -124,8 +148,35 @@ def set_competent_dept(unit, dept):
         new,
         in_subtree,
         Person.unit_id == unit.id,
-        Declaration.unit_id.in_(subtree_ids),
+        lambda model: model.unit_id.in_(subtree_ids),
     )
+    db.session.expire_all()
+
+
+def move_person(person, unit, department=None):
+    """A transfer: the person, their login role and every row they own follow, set-based."""
+    from .models import Membership
+
+    values = {
+        "unit_id": unit.id,
+        "county_id": unit.county_id,
+        "city_id": unit.city_id,
+        "competent_dept_id": unit.competent_dept_id,
+    }
+    db.session.execute(
+        update(Person).where(Person.id == person.id)
+        .values(department_id=department.id if department is not None else None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(Membership).where(Membership.id == person.membership_id).values(org_id=unit.id)
+        .execution_options(synchronize_session=False)
+    )
+    for model in person_row_models():
+        db.session.execute(
+            update(model).where(model.person_id == person.id).values(**values)
+            .execution_options(synchronize_session=False)
+        )
     db.session.expire_all()
 
 

@@ -99,3 +99,31 @@ def test_person_birth_dates_agree_with_ids(ctx):
 
     for p in db.session.scalars(select(Person)):
         assert id_birth_date(p.id_number) == p.birth_date, p.name
+
+
+def test_every_person_owned_table_follows_a_move_and_a_transfer(ctx):
+    """Year results and certificates carry ancestor ids too: they must follow."""
+    from datetime import date as _date
+
+    from backoffice import certificates
+    from backoffice.models import Certificate, YearResult
+    from backoffice.tree import move_person, person_row_models
+
+    assert {m.__name__ for m in person_row_models()} >= {"Declaration", "YearResult", "Certificate",
+                                                         "TitleChangeRequest"}
+    zhang = person_named("张伟")
+    last_year = _date.today().year - 1
+    certificates.issue(zhang, last_year, last_year)
+    db.session.commit()
+    zhongyuan = org("410102")
+    move(org("郑州市金水区人民医院"), zhongyuan)
+    db.session.commit()
+    for model in (YearResult, Certificate):
+        rows = db.session.scalars(select(model).where(model.person_id == zhang.id)).all()
+        assert rows and all(r.county_id == zhongyuan.id for r in rows), model.__name__
+    school = org("郑州市第七中学")
+    move_person(db.session.get(Person, zhang.id), school)
+    db.session.commit()
+    for model in person_row_models():
+        rows = db.session.scalars(select(model).where(model.person_id == zhang.id)).all()
+        assert all(r.unit_id == school.id and r.competent_dept_id == school.competent_dept_id for r in rows)
