@@ -189,6 +189,7 @@ def test_county_approve_all_touches_only_its_own_pending_records(app, ctx, signe
     confirm = county.get(f"/admin/review/all?op=approve&year={YEAR}").get_data(as_text=True)
     assert f"共 <strong>{expected}</strong> 条" in confirm
     audit_before = db.session.scalar(select(func.count()).select_from(AuditLog))
+    mails_before = len(outbox())
     r = county.post("/admin/review/all", {"op": "approve", "year": str(YEAR)}, form_url="/admin/review/list")
     assert r.status_code == 302
     assert f"已审核通过 {expected} 条记录" in county.get(r.headers["Location"]).get_data(as_text=True)
@@ -196,6 +197,9 @@ def test_county_approve_all_touches_only_its_own_pending_records(app, ctx, signe
     assert fresh(at_unit).status == "pending" and fresh(at_unit).current_level == "unit"
     assert {(fresh(d).status, fresh(d).current_org.name) for d in other} == {("pending", "中原区人力资源和社会保障局")}
     assert db.session.scalar(select(func.count()).select_from(AuditLog)) == audit_before + expected
+    # Approved at the last level: every person gets an e-mail (after the commit).
+    assert len(outbox()) == mails_before + expected
+    assert all("审核通过" in m.subject for m in outbox()[mails_before:])
 
 
 def test_batch_approve_selected_and_batch_reject_with_one_reason(app, ctx, signed_in):

@@ -69,7 +69,7 @@ def _commit_and_mail(notices):
     """Commit, then send the e-mails: inline for a few, in a background thread for many
     (an approve-all of thousands must not wait for thousands of SMTP round trips)."""
     db.session.commit()
-    if len(notices) <= INLINE_MAILS:
+    if workflow.notice_count(notices) <= INLINE_MAILS:
         workflow.deliver(notices)
         return
     import threading
