@@ -377,3 +377,18 @@ def test_unit_declaration_bad_input_writes_nothing(app, ctx, signed_in):
     text = _declare(unit, persons=[str(person_named("刘洋").id)]).get_data(as_text=True)
     assert "请至少选择一名本单位人员" in text or "不属于本单位" in text
     assert db.session.scalar(select(func.count()).select_from(Declaration)) == before
+
+
+def test_no_open_redirects_and_no_formulas_in_exports(app, ctx, signed_in):
+    d = at_level("李娜", "public", [])
+    dd = fresh(d)
+    dd.fields = {"hours": 10, "content": "=HYPERLINK(\"http://evil\")"}
+    db.session.commit()
+    unit = signed_in("unit")
+    r = unit.post("/admin/review/batch", {"op": "approve", "rowid": [], "next": "https://evil.example/"},
+                  form_url="/admin/review/list")
+    assert r.status_code == 302 and "evil" not in r.headers["Location"]
+    page = unit.get(f"/admin/declaration/{d.id}?next=//evil.example/x").get_data(as_text=True)
+    assert "evil.example" not in page
+    csv_text = unit.get("/admin/review/export?year=all").get_data(as_text=True)
+    assert "'=HYPERLINK" in csv_text
