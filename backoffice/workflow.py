@@ -85,14 +85,54 @@ class Notice:
     body: str
 
 
+class LazyNotices:
+    """The e-mails of many records, read from the database only when delivered.
+
+    Bulk moves append one of these instead of thousands of ``Notice`` objects, so that
+    the request does not build them; ``deliver`` (after the commit, possibly in a
+    background thread) expands it with one query.
+    """
+
+    def __init__(self, ids, text, reason=None):
+        self.ids, self.text, self.reason = list(ids), text, reason
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __iter__(self):
+        for chunk in _chunks(self.ids):
+            yield from _notices_for(_match(Declaration.id, chunk), self.text, self.reason)
+
+
+def expand(notices) -> list[Notice]:
+    """Every ``Notice`` of a list that may hold ``LazyNotices``."""
+    out = []
+    for item in notices or ():
+        if isinstance(item, Notice):
+            out.append(item)
+        else:
+            out.extend(item)
+    return out
+
+
+def notice_count(notices) -> int:
+    return sum(1 if isinstance(item, Notice) else len(item) for item in notices or ())
+
+
 def deliver(notices: Iterable[Notice]) -> int:
     """Send the notices (after the commit). Never raises; returns how many were handed over."""
     import importlib
+    import logging
 
     # ``backoffice.mail`` the module (the package attribute ``mail`` is the Flask-Mail object).
     mail = importlib.import_module(".mail", __package__)
     sent = 0
-    for notice in notices or ():
+    try:
+        notices = expand(notices)
+    except Exception:  # noqa: BLE001 - reading the addresses must not break the caller either
+        logging.getLogger(__name__).exception("could not read the recipients of review notices")
+        return 0
+    for notice in notices:
         if mail.send(list(notice.recipients), notice.subject, notice.body):
             sent += 1
     return sent
@@ -521,7 +561,8 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
 
     ``ids_or_select``: ids, or a ``select(Declaration.id)…`` (e.g. the queue's filter).
     Records not at the actor's step are ignored. Pass ``notices=[]`` to collect the
-    e-mails of the records that are finally approved.
+    e-mails of the records that are finally approved (``LazyNotices``: hand the list
+    to ``deliver`` after the commit; ``expand`` lists them).
 
     One SELECT reads the targets with their current and next step (FOR UPDATE on
     PostgreSQL); then, keyed by those ids: one INSERT … SELECT of audit rows per outcome,
@@ -546,7 +587,7 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
         moving_ids = [i for ids in moving.values() for i in ids]
         if finishing:
             if notices is not None:
-                notices.extend(_notices_for(_match(Declaration.id, finishing), _approved_text))
+                notices.append(LazyNotices(finishing, _approved_text))
             audit.record_many("approve", "declaration", select(Declaration.id).where(_match(Declaration.id, finishing)),
                               before=before, after={"status": "approved"}, comment=comment, actor=actor)
         if moving_ids:
@@ -595,7 +636,7 @@ def reject_many(ids_or_select, actor, reason, *, notices: list | None = None) ->
     for rows in _chunks(plan):
         ids = [r[0] for r in rows]
         if notices is not None:
-            notices.extend(_notices_for(_match(Declaration.id, ids), _rejected_text, reason))
+            notices.append(LazyNotices(ids, _rejected_text, reason))
         audit.record_many("reject", "declaration", select(Declaration.id).where(_match(Declaration.id, ids)),
                           before={"status": "pending", "level": level, "org_id": org_id},
                           after={"status": "rejected"}, comment=reason, actor=actor)
@@ -710,6 +751,9 @@ __all__ = [
     "count_targets",
     "current_step",
     "deliver",
+    "expand",
+    "LazyNotices",
+    "notice_count",
     "is_reviewer_of",
     "reject",
     "reject_many",

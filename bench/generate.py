@@ -114,7 +114,7 @@ def _drop_indexes(tables=("declaration", "review_step")):
     if db.engine.dialect.name == "postgresql":
         defs = db.session.execute(text(
             f"SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ({names}) "
-            "AND indexname NOT LIKE '%pkey'")).all()
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)")).all()
     else:
         defs = db.session.execute(text(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({names}) "

@@ -159,6 +159,16 @@ def measure(app, state, label):
         lines.append(fmt(f"{key}: SQL total (rows + count)", [a + b for a, b in zip(rows_t, count_t, strict=True)],
                          target="≤ 10 ms (unit/county/city)"))
 
+    # The grouped review page (declaring organisations with their pending counts).
+    for key in ("county", "province"):
+        client = clients[key]
+
+        def groups(client=client):
+            r = client.get("/admin/review/")
+            assert r.status_code == 200 and b"group-table" in r.data
+
+        lines.append(fmt(f"{key}: grouped page over HTTP (organisations + counts)", timed(groups)))
+
     # Opening one record.
     county = clients["county"]
     with app.app_context():

@@ -189,6 +189,7 @@ def test_county_approve_all_touches_only_its_own_pending_records(app, ctx, signe
     confirm = county.get(f"/admin/review/all?op=approve&year={YEAR}").get_data(as_text=True)
     assert f"共 <strong>{expected}</strong> 条" in confirm
     audit_before = db.session.scalar(select(func.count()).select_from(AuditLog))
+    mails_before = len(outbox())
     r = county.post("/admin/review/all", {"op": "approve", "year": str(YEAR)}, form_url="/admin/review/list")
     assert r.status_code == 302
     assert f"已审核通过 {expected} 条记录" in county.get(r.headers["Location"]).get_data(as_text=True)
@@ -196,6 +197,9 @@ def test_county_approve_all_touches_only_its_own_pending_records(app, ctx, signe
     assert fresh(at_unit).status == "pending" and fresh(at_unit).current_level == "unit"
     assert {(fresh(d).status, fresh(d).current_org.name) for d in other} == {("pending", "中原区人力资源和社会保障局")}
     assert db.session.scalar(select(func.count()).select_from(AuditLog)) == audit_before + expected
+    # Approved at the last level: every person gets an e-mail (after the commit).
+    assert len(outbox()) == mails_before + expected
+    assert all("审核通过" in m.subject for m in outbox()[mails_before:])
 
 
 def test_batch_approve_selected_and_batch_reject_with_one_reason(app, ctx, signed_in):
@@ -373,3 +377,18 @@ def test_unit_declaration_bad_input_writes_nothing(app, ctx, signed_in):
     text = _declare(unit, persons=[str(person_named("刘洋").id)]).get_data(as_text=True)
     assert "请至少选择一名本单位人员" in text or "不属于本单位" in text
     assert db.session.scalar(select(func.count()).select_from(Declaration)) == before
+
+
+def test_no_open_redirects_and_no_formulas_in_exports(app, ctx, signed_in):
+    d = at_level("李娜", "public", [])
+    dd = fresh(d)
+    dd.fields = {"hours": 10, "content": "=HYPERLINK(\"http://evil\")"}
+    db.session.commit()
+    unit = signed_in("unit")
+    r = unit.post("/admin/review/batch", {"op": "approve", "rowid": [], "next": "https://evil.example/"},
+                  form_url="/admin/review/list")
+    assert r.status_code == 302 and "evil" not in r.headers["Location"]
+    page = unit.get(f"/admin/declaration/{d.id}?next=//evil.example/x").get_data(as_text=True)
+    assert "evil.example" not in page
+    csv_text = unit.get("/admin/review/export?year=all").get_data(as_text=True)
+    assert "'=HYPERLINK" in csv_text

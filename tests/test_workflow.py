@@ -222,6 +222,7 @@ def test_approve_many_moves_or_finishes_and_ignores_others(ctx):
     assert workflow.approve_many(sel, membership_of("county"), notices=notices) == 3
     assert {d.status for d in db.session.scalars(select(Declaration).where(Declaration.id.in_(public)))} == {
         "approved"}
+    notices = workflow.expand(notices)
     assert len(notices) == 3 and all("审核通过" in n.subject for n in notices)
 
 
@@ -245,6 +246,7 @@ def test_reject_many_needs_a_reason(ctx):
         workflow.reject_many(ids, membership_of("unit"), "")
     notices = []
     assert workflow.reject_many(ids, membership_of("unit"), "材料不全", notices=notices) == 2
+    notices = workflow.expand(notices)
     rows = db.session.scalars(select(Declaration).where(Declaration.id.in_(ids))).all()
     assert {(d.status, d.reject_reason) for d in rows} == {("rejected", "材料不全")}
     assert db.session.scalar(select(func.count()).select_from(ReviewStep).where(

@@ -18,10 +18,10 @@ PENDING_WHERE = text("status = 'pending'")
 ix_decl_pending_queue = Index(
     "ix_decl_pending_queue",
     Declaration.current_org_id,
+    Declaration.current_level,
     Declaration.year,
     Declaration.created_at,
     Declaration.id,
-    Declaration.current_level,
     Declaration.unit_id,
     Declaration.county_id,
     Declaration.city_id,

@@ -47,6 +47,19 @@ def _page():
         return 1
 
 
+def _local(url, default):
+    """Only same-site paths are followed (no open redirects)."""
+    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
+        return url
+    return default
+
+
+def _cell(value):
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def _ids_from_form():
     ids = []
     for value in request.form.getlist("rowid"):
@@ -69,7 +82,7 @@ def _commit_and_mail(notices):
     """Commit, then send the e-mails: inline for a few, in a background thread for many
     (an approve-all of thousands must not wait for thousands of SMTP round trips)."""
     db.session.commit()
-    if len(notices) <= INLINE_MAILS:
+    if workflow.notice_count(notices) <= INLINE_MAILS:
         workflow.deliver(notices)
         return
     import threading
@@ -164,13 +177,13 @@ class ReviewQueueView(ScopedBaseView):
         writer.writerow(["编号", "姓名", "身份证号", "单位", "申报机构", "计入年度", "科目类型", "学习形式", "学习内容",
                          "折算学时", "申报学时", "提交时间"])
         for d in db.session.scalars(stmt).unique():
-            writer.writerow([
+            writer.writerow([_cell(v) for v in (
                 d.id, d.person.name, d.person.id_number, d.unit.name,
                 d.declarer_org.name if d.declarer_org else d.unit.name, d.year,
                 SUBJECT_KINDS.get(d.subject_kind, ""), d.form.name, (d.fields or {}).get("content", ""),
                 d.computed_hours if d.computed_hours is not None else "", d.claimed_hours,
                 d.submitted_at.strftime("%Y-%m-%d %H:%M") if d.submitted_at else "",
-            ])
+            )])
         return Response(out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
             "Content-Disposition": f"attachment; filename=review-{date.today().isoformat()}.csv"})
 
@@ -179,7 +192,7 @@ class ReviewQueueView(ScopedBaseView):
     def batch_view(self):
         op = request.form.get("op")
         ids = _ids_from_form()
-        back = request.form.get("next") or url_for(".list_view")
+        back = _local(request.form.get("next"), url_for(".list_view"))
         if not ids:
             flash("请先勾选要审核的记录", "warning")
             return redirect(back)
@@ -298,7 +311,7 @@ class DeclarationTrailView(ScopedBaseView):
             can_send_back=can_send_back, can_withdraw=can_withdraw, can_submit=can_submit, spec=spec, statuses=DECLARATION_STATUSES,
             step_statuses=STEP_STATUSES, step_levels=STEP_LEVELS, subject_kinds=SUBJECT_KINDS,
             sources=DECLARATION_SOURCES, action_labels=workflow.ACTION_LABELS,
-            back=request.args.get("next") or "",
+            back=_local(request.args.get("next"), ""),
         )
 
     @staticmethod
@@ -335,13 +348,10 @@ class DeclarationTrailView(ScopedBaseView):
         except (workflow.WorkflowError, ValueError) as exc:
             db.session.rollback()
             flash(str(exc), "error")
-            return redirect(url_for(".details_view", id=id, next=request.form.get("next") or None))
+            return redirect(url_for(".details_view", id=id, next=_local(request.form.get("next"), None)))
         _commit_and_mail(notices)
         flash(f"已{workflow.ACTION_LABELS[op]}", "success")
-        nxt = request.form.get("next")
-        if nxt and nxt.startswith("/") and not nxt.startswith("//"):
-            return redirect(nxt)
-        return redirect(url_for(".details_view", id=id))
+        return redirect(_local(request.form.get("next"), url_for(".details_view", id=id)))
 
     @expose("/<int:id>/attachment")
     def attachment_view(self, id):

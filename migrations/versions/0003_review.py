@@ -13,7 +13,7 @@ branch_labels = None
 depends_on = None
 
 COLUMNS = [
-    "current_org_id", "year", "created_at", "id", "current_level", "unit_id", "county_id", "city_id",
+    "current_org_id", "current_level", "year", "created_at", "id", "unit_id", "county_id", "city_id",
     "competent_dept_id", "declarer_org_id",
 ]
 
