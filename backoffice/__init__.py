@@ -81,6 +81,8 @@ def create_app(config=None, **overrides):
         app,
         name="继续教育管理系统",
         url="/admin",
+        # Messages Flask-Admin's own Chinese catalogue lacks.
+        translations_path=str(Path(__file__).parent / "translations"),
         theme=Bootstrap4Theme(swatch="flatly", base_template="admin/app_base.html", fluid=True),
         index_view=HomeView(name="首页", url="/admin", template="admin/home.html"),
     )
