@@ -202,3 +202,9 @@ def test_flask_admin_messages_are_all_chinese(app):
         assert gettext("Failed to create record.") == "保存失败，请检查填写的内容。"
         assert gettext("Failed to save record.") == "保存失败，请检查填写的内容。"
         assert gettext("Record was successfully saved.") == "保存记录成功"
+
+
+def test_institution_home_offers_no_review_queue(app, ctx):
+    page = sign_in(app.test_client(), "institution").get("/admin/").get_data(as_text=True)
+    assert 'data-key="review_queue"' not in page
+    assert "待我审核的学时记录" not in page

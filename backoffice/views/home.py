@@ -68,6 +68,8 @@ def _basic_items(membership, scope):
         pending = select(func.count()).select_from(Membership).where(Membership.status == "pending")
         return [{"key": "pending_registrations", "label": "待审核的注册账号", "count": count(pending),
                  "url": _url("memberships.index_view")}]
+    if membership.role == "institution_admin":
+        return []  # institutions declare; they review nothing
     queue = select(func.count()).select_from(Declaration).where(
         Declaration.current_org_id == membership.org_id, Declaration.status == "pending")
     items = [{"key": "review_queue", "label": "待我审核的学时记录", "count": count(queue),
