@@ -122,6 +122,17 @@ def create_app(config=None, **overrides):
     def csrf_error(e):
         return render_template("errors/error.html", code=400, message="页面已过期或请求无效，请刷新页面后重试"), 400
 
+    from sqlalchemy.exc import DataError
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def bad_parameter(e):
+        # A crafted number the database cannot hold (page, filter or id): the request
+        # is wrong, not the server.
+        db.session.rollback()
+        log.info("refused a request parameter out of range: %s", e)
+        return render_template("errors/error.html", code=400, message="请求参数无效，请检查后重试"), 400
+
     @app.errorhandler(429)
     def too_many(e):
         return render_template("errors/error.html", code=429, message="操作过于频繁，请稍后再试"), 429

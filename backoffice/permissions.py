@@ -178,6 +178,8 @@ class Scope:
             id_ = pk.type.python_type(id_)
         except (TypeError, ValueError):
             return None
+        if isinstance(id_, int) and not -(2**63) <= id_ < 2**63:
+            return None  # no such row; databases refuse integers this large
         return self.query(model).filter(pk == id_).one_or_none()
 
     def get_or_404(self, model, id_):
@@ -234,6 +236,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
             return self.get_query().filter(pk_col == pk).one_or_none()
 
 
+MAX_PAGE = 1_000_000
 NOT_A_CHOICE = "所选项不存在或不在您的管理范围内"
 
 
@@ -347,6 +350,8 @@ class ScopedModelView(RoleMixin, ModelView):
 
     # -- capped counts for province-wide lists
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        if page is not None:
+            page = max(0, min(page, MAX_PAGE))  # a crafted ?page= must not overflow OFFSET
         if self.count_cap and request.args.get("exact") != "1":
             self.simple_list_pager = True
             count, rows = super().get_list(
@@ -391,9 +396,11 @@ class ScopedModelView(RoleMixin, ModelView):
         wanted = []
         for value in ids:
             try:
-                wanted.append(pk.type.python_type(value))
+                value = pk.type.python_type(value)
             except (TypeError, ValueError):
                 continue
+            if not isinstance(value, int) or -(2**63) <= value < 2**63:
+                wanted.append(value)
         if not wanted:
             return []
         rows = self.get_query().filter(pk.in_(wanted)).with_entities(pk).all()

@@ -53,3 +53,22 @@ def test_public_links_of_the_login_page_answer(client):
     assert len(links) >= 5  # registration, organisation registration, progress, password, certificates
     for url in links:
         assert client.get(url).status_code == 200, url
+
+
+HUGE = "99999999999999999999"  # beyond 64 bits: no database column can hold it
+
+
+@pytest.mark.parametrize("key,url", [
+    ("county", f"/admin/records/?flt0_0={HUGE}"),
+    ("county", f"/admin/records/?page={HUGE}"),
+    ("county", f"/admin/records/details/?id={HUGE}"),
+    ("province", f"/admin/public_subjects/edit/?id={HUGE}"),
+    ("person", f"/admin/my/records/?page={HUGE}"),
+    ("county", f"/admin/account_review/?page={HUGE}"),
+    ("unit", f"/admin/certificates/?page={HUGE}"),
+])
+def test_crafted_numbers_never_cause_a_server_error(app, ctx, key, url):
+    response = sign_in(app.test_client(), key).get(url)
+    assert response.status_code in (200, 302, 400, 404), response.status_code
+    if response.status_code == 400:
+        assert "请求参数无效" in response.get_data(as_text=True)
