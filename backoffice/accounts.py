@@ -713,6 +713,8 @@ def request_org_change(org, actor, change_type, name=None, code=None, parent=Non
         req.new_parent_id = parent.id
         req.change_competent = bool(change_competent)
         req.new_competent_id = new_competent_id
+        # Another HRSS: the current superior releases, then the new one accepts (FAQ).
+        req.stage = "old" if parent.id != org.parent_id else None
     else:
         raise AccountError("无效的变更类型")
     db.session.add(req)
@@ -734,15 +736,49 @@ def withdraw_org_change(req, actor):
     db.session.commit()
 
 
+def change_decider_org(req):
+    """The organisation whose admins (or admins above it) decide the request now."""
+    return req.new_parent if req.stage == "new" else req.org
+
+
+def may_decide_change(req, actor):
+    """The current superior decides stage 'old' (and one-step requests), the new one 'new'."""
+    from .permissions import Scope
+
+    target = change_decider_org(req)
+    return (
+        actor.role == "hrss_admin" and req.org_id != actor.org_id and target is not None
+        and Scope(actor).get(Org, target.id) is not None
+    )
+
+
 def decide_org_change(req, approve, comment, actor):
-    """Approve (the change takes effect: tree.move / set_competent_dept) or reject."""
+    """Approve (the change takes effect: tree.move / set_competent_dept) or reject.
+
+    A change of superior to another HRSS takes two approvals: the current superior's
+    (stage 'old' → 'new', nothing moves yet), then the new superior's."""
     if req.status != "pending":
         raise AccountError("该申请已处理")
+    if not may_decide_change(req, actor):
+        raise AccountError("该申请当前应由" + ("新的上级部门" if req.stage == "new" else "原上级部门") + "审核")
     comment = (comment or "").strip()[:500] or None
     if not approve and not comment:
         raise AccountError("请填写不通过的原因", "reason")
     org = req.org
     req_id = req.id
+    if approve and req.stage == "old":
+        req.stage = "new"
+        req.reviewer_org_id = req.new_parent_id
+        req.released_by_id, req.released_at = actor.id, now()
+        audit.record("release", "org_change_request", req_id, before={"stage": "old"}, after={"stage": "new"},
+                     comment=comment, actor=actor)
+        db.session.commit()
+        requester = req.requested_by
+        if requester is not None:
+            send_mail(requester.account.email, "单位信息变更审核进度",
+                      f"{requester.account.name}：您好！您提交的“{req.org.name}”更换上级部门申请已获原上级部门同意，"
+                      f"正等待新的上级部门（{req.new_parent.name}）审核。")
+        return req
     if approve:
         if req.change_type == "info":
             if req.new_code != (org.code or "").upper() and code_taken(req.new_code, exclude_org_id=org.id):
@@ -775,10 +811,15 @@ def decide_org_change(req, approve, comment, actor):
 
 
 def pending_changes(scope):
-    """Change requests an HRSS admin may decide: in scope and of another org."""
+    """Change requests an HRSS admin may decide now: of another org, at the stage whose
+    deciding organisation (the org itself, or its new superior at stage 'new') is in scope."""
     me = scope.membership
+    mine = select(Org.id).where(scope.org_clause())
+    at_old_side = and_(or_(OrgChangeRequest.stage.is_(None), OrgChangeRequest.stage == "old"),
+                       OrgChangeRequest.org_id.in_(mine))
+    at_new_side = and_(OrgChangeRequest.stage == "new", OrgChangeRequest.new_parent_id.in_(mine))
     return scope.query(OrgChangeRequest).filter(
-        OrgChangeRequest.status == "pending", OrgChangeRequest.org_id != me.org_id
+        OrgChangeRequest.status == "pending", OrgChangeRequest.org_id != me.org_id, or_(at_old_side, at_new_side)
     )
 
 

@@ -18,7 +18,7 @@ from flask_admin.model import typefmt
 from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, false, func, inspect, select, true
+from sqlalchemy import and_, false, func, inspect, or_, select, true
 from wtforms.validators import ValidationError
 
 from .extensions import db
@@ -38,8 +38,11 @@ def _column(model, spec, key):
 
 
 def _owned_by_scope_orgs(scope, model, spec):
-    """Rows owned by an organisation (``spec['org']``): in scope when their org is."""
-    return getattr(model, spec["org"]).in_(select(Org.id).where(scope.org_clause()))
+    """Rows owned by an organisation (``spec['org']``, one column or several): in scope
+    when (one of) their organisations is."""
+    columns = spec["org"] if isinstance(spec["org"], (tuple, list)) else (spec["org"],)
+    orgs = select(Org.id).where(scope.org_clause())
+    return or_(*(getattr(model, name).in_(orgs) for name in columns))
 
 
 def _match(model, spec, key, value):

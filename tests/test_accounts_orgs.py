@@ -150,9 +150,32 @@ def test_change_of_superior_moves_the_unit_and_its_people_and_records(app, ctx):
                   form_url=f"/admin/org_change_review/{req.id}")
     db.session.expire_all()
     assert req.status == "pending"
+    # The new superior cannot decide before the old one has released the unit.
+    new_side = sign_in(app.test_client(), "county2")
+    assert "该申请当前由原上级部门审核" in _page(new_side.get(f"/admin/org_change_review/{req.id}"))
+    new_side.post(f"/admin/org_change_review/{req.id}", {"decision": "approve"},
+                  form_url=f"/admin/org_change_review/{req.id}")
+    db.session.expire_all()
+    assert (req.status, req.stage) == ("pending", "old")
+    # The old superior releases: nothing moves yet; the request waits at the new superior.
+    page = _page(reviewer.post(f"/admin/org_change_review/{req.id}", {"decision": "approve"},
+                               form_url=f"/admin/org_change_review/{req.id}", follow_redirects=True))
+    assert "等待新的上级部门" in page
+    db.session.expire_all()
+    assert (req.status, req.stage, req.reviewer_org_id) == ("pending", "new", zhongyuan.id)
+    assert db.session.get(Org, hospital.id).parent_id == org("410105").id
+    assert f"/admin/org_change_review/{req.id}" not in _page(reviewer.get("/admin/org_change_review/"))
+    assert f"/admin/org_change_review/{req.id}" in _page(new_side.get("/admin/org_change_review/"))
     reviewer.post(f"/admin/org_change_review/{req.id}", {"decision": "approve"},
                   form_url=f"/admin/org_change_review/{req.id}")
     db.session.expire_all()
+    assert req.stage == "new" and db.session.get(Org, hospital.id).parent_id == org("410105").id
+    # Another county altogether sees nothing of it.
+    assert sign_in(app.test_client(), "luoyang").get(f"/admin/org_change_review/{req.id}").status_code == 404
+    new_side.post(f"/admin/org_change_review/{req.id}", {"decision": "approve"},
+                  form_url=f"/admin/org_change_review/{req.id}")
+    db.session.expire_all()
+    assert req.status == "approved"
     hospital = db.session.get(Org, hospital.id)
     assert (hospital.parent_id, hospital.county_id, hospital.competent_dept_id) == (zhongyuan.id, zhongyuan.id, edu.id)
     assert hospital.parent_path.startswith(zhongyuan.parent_path)

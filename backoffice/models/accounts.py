@@ -15,13 +15,16 @@ ORG_CHANGE_STATUSES = {"pending": "待审核", "approved": "审核通过", "reje
 class OrgChangeRequest(db.Model):
     """A request to change an organisation's name / credit code or its superior.
 
-    Reviewed by the organisation's current HRSS parent (``reviewer_org``); it takes
-    effect on approval. Rows are never deleted: together they are the change history
-    (变更记录).
+    Reviewed by the organisation's current HRSS parent (``reviewer_org``). A change of
+    superior to another HRSS needs both sides (FAQ 单位如何更换上级部门): ``stage`` is
+    'old' while the current superior decides, then 'new' while the new one does; the
+    change takes effect on the last approval. Rows are never deleted: together they are
+    the change history (变更记录).
     """
 
     __tablename__ = "org_change_request"
-    __scope__ = {"org": "org_id"}
+    # Visible to the admins above the organisation and above its new superior.
+    __scope__ = {"org": ("org_id", "new_parent_id")}
 
     id = db.Column(db.Integer, primary_key=True)
     org_id = db.Column(db.Integer, db.ForeignKey("org.id"), nullable=False, index=True)
@@ -39,6 +42,10 @@ class OrgChangeRequest(db.Model):
     new_competent_id = db.Column(db.Integer, db.ForeignKey("org.id"))
     # Whether the competent department is part of the request (None is a valid new value).
     change_competent = db.Column(db.Boolean, nullable=False, default=False)
+    # Superior changes across HRSS nodes: 'old' → 'new'; None for one-step requests.
+    stage = db.Column(db.String(8))
+    released_by_id = db.Column(db.Integer, db.ForeignKey("membership.id"))
+    released_at = db.Column(db.DateTime)
     scan_file = db.Column(db.String(200))
     reason = db.Column(db.String(500))
 
@@ -65,4 +72,8 @@ class OrgChangeRequest(db.Model):
 
     @property
     def status_label(self):
+        if self.status == "pending" and self.stage == "old":
+            return "待原上级部门审核"
+        if self.status == "pending" and self.stage == "new":
+            return "原上级已同意，待新上级部门审核"
         return ORG_CHANGE_STATUSES.get(self.status, self.status)

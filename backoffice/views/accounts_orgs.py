@@ -194,10 +194,11 @@ class OrgProfileView(ScopedBaseView):
                     parent = None
             if parent is not None:
                 try:
-                    accounts.request_org_change(current_user.org, current_user, "superior", parent=parent,
-                                                competent=competent, change_competent=form.change_competent.data,
-                                                reason=form.reason.data)
-                    flash("更换上级部门申请已提交，请等待上级人社部门审核", "success")
+                    req = accounts.request_org_change(current_user.org, current_user, "superior", parent=parent,
+                                                      competent=competent, change_competent=form.change_competent.data,
+                                                      reason=form.reason.data)
+                    flash("更换上级部门申请已提交：原上级部门同意后，再由新的上级部门审核" if req.stage == "old"
+                          else "更换上级部门申请已提交，请等待上级人社部门审核", "success")
                     return redirect(url_for(".index"))
                 except accounts.AccountError as exc:
                     db.session.rollback()
@@ -244,14 +245,19 @@ class OrgChangeReviewView(ScopedBaseView):
             if decision not in ("approve", "reject"):
                 abort(400)
             try:
-                accounts.decide_org_change(req, decision == "approve", request.form.get("comment"), current_user)
-                flash("已审核通过，变更已生效" if decision == "approve" else "已审核不通过", "success")
+                req = accounts.decide_org_change(req, decision == "approve", request.form.get("comment"),
+                                                 current_user)
+                if req.status == "pending":
+                    flash(f"已同意，等待新的上级部门（{req.new_parent.name}）审核", "success")
+                else:
+                    flash("已审核通过，变更已生效" if decision == "approve" else "已审核不通过", "success")
                 return redirect(url_for(".index"))
             except (accounts.AccountError, ValueError) as exc:
                 db.session.rollback()
                 flash(getattr(exc, "message", str(exc)), "error")
                 req = current_scope().get_or_404(OrgChangeRequest, request_id)
-        return self.render("accounts/change_review_detail.html", req=req, org=req.org, org_kinds=ORG_KINDS)
+        return self.render("accounts/change_review_detail.html", req=req, org=req.org, org_kinds=ORG_KINDS,
+                           can_decide=accounts.may_decide_change(req, current_user))
 
 
 @waiting_item
