@@ -392,3 +392,26 @@ def test_no_open_redirects_and_no_formulas_in_exports(app, ctx, signed_in):
     assert "evil.example" not in page
     csv_text = unit.get("/admin/review/export?year=all").get_data(as_text=True)
     assert "'=HYPERLINK" in csv_text
+
+
+def test_a_failed_email_never_undoes_the_decision(app, ctx, signed_in, caplog, monkeypatch):
+    """The SMTP server refuses: the rejection stands, the reviewer sees no error."""
+    import importlib
+    import smtplib
+
+    mail_module = importlib.import_module("backoffice.mail")
+    sent = []
+
+    def refuse(message):
+        sent.append(message)
+        raise smtplib.SMTPServerDisconnected("connection refused")
+
+    monkeypatch.setattr(mail_module.mail, "send", refuse)
+    monkeypatch.setitem(app.config, "MAIL_SUPPRESS_SEND", False)
+    d = at_level("张伟", "professional", ["unit"])
+    industry = signed_in("industry")
+    response = act(industry, d, "reject", "证明材料不全")
+    assert response.status_code == 302
+    assert fresh(d).status == "rejected" and fresh(d).reject_reason == "证明材料不全"
+    assert len(sent) == 1  # the notice was really attempted
+    assert any("failed" in r.getMessage() for r in caplog.records if r.name == "backoffice.mail")
