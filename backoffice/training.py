@@ -381,6 +381,26 @@ def review_plans(plans, actor, decision, reason=None):
     return count
 
 
+def plan_decision_notices(plan_ids):
+    """(recipients, subject, body) for plans that reached a final decision: the e-mails
+    of the owning organisation's active admins. Read after the commit."""
+    from .models import Membership
+
+    notices = []
+    for plan in db.session.scalars(select(TrainingPlan).where(TrainingPlan.id.in_(list(plan_ids)))):
+        if plan.status not in ("approved", "rejected"):
+            continue
+        recipients = sorted({m.account.email for m in db.session.scalars(select(Membership).where(
+            Membership.org_id == plan.owner_org_id, Membership.role.in_(("institution_admin", "unit_admin")),
+            Membership.status == "active")) if m.account.email})
+        if not recipients:
+            continue
+        verdict = "已审核通过" if plan.status == "approved" else f"审核不通过。原因：{plan.reject_reason or ''}"
+        notices.append((recipients, "培训计划审核结果",
+                        f"{plan.owner_org.name}：您好！培训计划“{plan.name}”（{plan.ce_year} 年度）{verdict}"))
+    return notices
+
+
 # --------------------------------------------------------------------------- classes
 @dataclass
 class ClassData:

@@ -210,11 +210,18 @@ def test_public_plan_offers_public_subjects_and_goes_to_hrss(app, ctx):
     response = province.post("/admin/plan_review/act", {"ids": str(plan.id), "decision": "reject", "scope": "selected"},
                              form_url="/admin/plan_review/", follow_redirects=True)
     assert "请填写审核不通过的原因" in response.get_data(as_text=True)
+    from backoffice.mail import outbox
+
+    sent_before = len(outbox())
     province.post("/admin/plan_review/act", {"ids": str(plan.id), "decision": "reject", "scope": "selected",
                                              "reason": "学时安排不合理"}, form_url="/admin/plan_review/")
     db.session.expire_all()
     plan = db.session.get(TrainingPlan, plan.id)
     assert plan.status == "rejected" and plan.reject_reason == "学时安排不合理"
+    # The institution's admins are told, with the reason.
+    notices = outbox()[sent_before:]
+    assert len(notices) == 1 and notices[0].recipients == ["institution@example.gov.cn"]
+    assert "公需计划" in notices[0].body and "学时安排不合理" in notices[0].body
     data = plan_form("公需计划（修改）", kind="public", hours="12", _submit_now="1")
     assert inst.post(f"/admin/training_plans/edit/?id={plan.id}", data).status_code == 302
     db.session.expire_all()

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, select
 
 from .. import training
 from ..extensions import db
+from ..mail import send as send_mail
 from ..models import (
     DECLARATION_STATUSES,
     PLAN_STATUSES,
@@ -97,6 +98,7 @@ class PlanReviewView(ScopedBaseView):
         if not plans:
             flash("没有可审核的培训计划（请勾选待您审核的计划）", "warning")
             return redirect(back)
+        plan_ids = [p.id for p in plans]
         try:
             n = training.review_plans(plans, current_user, decision, reason)
             db.session.commit()
@@ -104,6 +106,8 @@ class PlanReviewView(ScopedBaseView):
             db.session.rollback()
             flash(_message(exc), "error")
             return redirect(back)
+        for recipients, subject, body in training.plan_decision_notices(plan_ids):
+            send_mail(recipients, subject, body)  # after the commit; never raises
         flash(f"已{'审核通过' if decision == 'approve' else '审核不通过'} {n} 个培训计划", "success")
         return redirect(back)
 
