@@ -276,12 +276,7 @@ class RoleMixin:
         return menus is None or current_user.is_super or self.endpoint in menus
 
     def is_visible(self):
-        if not self.is_accessible():
-            return False
-        menus = current_user.menus
-        if menus is None or current_user.is_super:
-            return True
-        return self.endpoint in menus
+        return self.is_accessible()
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:
@@ -318,8 +313,7 @@ class ScopedModelView(RoleMixin, ModelView):
     def __init__(self, model, session=None, **kwargs):
         if getattr(model, "__scope__", None) is None:
             raise ScopeError(f"{model.__name__} declares no __scope__; it cannot be exposed")
-        # The extension, not its session: resolved per call (tests swap db.session).
-        super().__init__(model, session or db, **kwargs)
+        super().__init__(model, db, **kwargs)
 
     # Always the current db.session (never a session captured at start-up).
     @property
