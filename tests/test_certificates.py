@@ -567,3 +567,21 @@ def test_markup_in_a_unit_name_prints_as_text(app, ctx):
         "/certificates/query?number={0.number}&code={0.verify_code}".format(
             db.session.scalar(select(Certificate)))).get_data(as_text=True)
     assert "<img src" not in page and "有效" in page
+
+
+def test_province_and_city_lists_ask_for_a_unit_or_name_first(app, ctx):
+    """A province or city holds too many persons to sum their hours for one page."""
+    last = YEAR - 1
+    for key in ("province", "city"):
+        browser = sign_in(app.test_client(), key)
+        page = browser.get(f"/admin/certificates/?year={last}").get_data(as_text=True)
+        assert 'id="narrow-first"' in page and "张伟" not in page
+        refused = browser.post("/admin/certificates/print", {"year": str(last), "all": "1"},
+                               form_url=f"/admin/certificates/?year={last}", follow_redirects=True)
+        assert "请先按单位或姓名筛选" in refused.get_data(as_text=True)
+        assert refused.mimetype == "text/html"
+        page = browser.get(f"/admin/certificates/?year={last}&unit=金水区人民医院").get_data(as_text=True)
+        assert "张伟" in page and 'id="narrow-first"' not in page
+    # A county (and a unit) lists straight away.
+    page = sign_in(app.test_client(), "county").get(f"/admin/certificates/?year={last}").get_data(as_text=True)
+    assert "张伟" in page

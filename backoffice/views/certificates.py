@@ -63,6 +63,22 @@ def _filters(source):
     return year, filters, error
 
 
+# A province or city holds hundreds of thousands of persons: summing every person's
+# hours for a list page would take seconds, and nobody prints a whole city at once.
+BROAD_HRSS_KINDS = ("province_hrss", "city_hrss")
+MSG_NARROW_FIRST = "全省、全市范围人员众多，请先按单位或姓名筛选后再查询、打印"
+
+
+def _needs_narrowing(filters):
+    """Province and city admins list persons only after a unit or name filter."""
+    return (
+        current_user.role == "hrss_admin"
+        and current_user.org is not None
+        and current_user.org.kind in BROAD_HRSS_KINDS
+        and not (filters.get("unit") or filters.get("name"))
+    )
+
+
 def _describe(year, filters, selected=None):
     parts = [f"{year} 年度"]
     labels = {"name": "姓名", "department": "部门", "unit": "单位"}
@@ -174,10 +190,14 @@ class CertificatePrintView(ScopedBaseView):
         year, filters, error = _filters(request.args)
         if error:
             flash(error, "error")
-        page = max(request.args.get("page", 1, type=int) or 1, 1)
-        stmt = self._query(year, filters)
-        total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Person.id).subquery()))
-        rows = db.session.execute(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+        narrow_first = _needs_narrowing(filters)
+        if narrow_first:
+            total, rows = 0, []
+        else:
+            stmt = self._query(year, filters)
+            total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Person.id).subquery()))
+            rows = db.session.execute(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
         departments = db.session.scalars(
             current_scope().select(Org).where(Org.kind == "department").with_only_columns(Org.name)
             .distinct().order_by(Org.name).limit(200)).all()
@@ -190,6 +210,7 @@ class CertificatePrintView(ScopedBaseView):
             "certificates/admin_print.html", rows=rows, year=year, filters=filters, total=total, page=page,
             pages=pages, years=list(range(date.today().year, FIRST_YEAR - 1, -1)), departments=departments,
             threshold=job_threshold(), show_unit=current_user.role != "unit_admin", mask=certificates.mask_id_number,
+            narrow_first=narrow_first,
             issued=issued, fmt=certificates.fmt_hours,
         )
 
@@ -217,6 +238,9 @@ class CertificatePrintView(ScopedBaseView):
             flash(error, "error")
             return self._back(year, filters)
         whole = request.form.get("all") == "1"
+        if whole and _needs_narrowing(filters):
+            flash(MSG_NARROW_FIRST, "warning")
+            return self._back(year, filters)
         person_ids = None
         if not whole:
             person_ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
