@@ -49,21 +49,15 @@ def attach(node, parent):
     return node
 
 
-ANCESTOR_COLUMNS = ("unit_id", "county_id", "city_id", "competent_dept_id")
 
 
 def person_row_models():
     """Every table whose rows belong to a person and copy the person's ancestor ids
-    (declarations, year results, certificates, requests…), found from the models'
-    ``__scope__`` so that a new such table is kept right without editing this module."""
-    models = []
-    for mapper in db.Model.registry.mappers:
-        cls = mapper.class_
-        spec = getattr(cls, "__scope__", None)
-        if cls is Person or not isinstance(spec, dict) or spec.get("person") != "person_id":
-            continue
-        if all(name in mapper.columns for name in ANCESTOR_COLUMNS):
-            models.append(cls)
+    (declarations, year results, certificates, requests…): the models built on
+    ``PersonOwned``, so that a new such table is kept right without editing this module."""
+    from .models import PersonOwned
+
+    models = [m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, PersonOwned)]
     return sorted(models, key=lambda c: c.__name__)
 
 

@@ -21,6 +21,7 @@ from .core import (  # noqa: F401
     Membership,
     Org,
     Person,
+    PersonOwned,
     Region,
     TitleSeries,
     UnitLevel,

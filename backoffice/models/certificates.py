@@ -5,7 +5,7 @@ from sqlalchemy import Index, text
 from sqlalchemy.orm import relationship
 
 from ..extensions import db
-from .core import GLOBAL, now
+from .core import GLOBAL, PersonOwned, now
 
 __all__ = ["CERTIFICATE_STATUSES", "JOB_STATUSES", "Certificate", "CertificateJob", "CertificateSequence"]
 
@@ -13,7 +13,7 @@ CERTIFICATE_STATUSES = {"valid": "有效", "revoked": "已作废"}
 JOB_STATUSES = {"queued": "排队中", "running": "生成中", "done": "已完成", "failed": "失败"}
 
 
-class Certificate(db.Model):
+class Certificate(PersonOwned, db.Model):
     """继续教育证书: issued for a passed person-year or a merged range of passed years.
 
     Issuing fixes the number, the verification code, the hours and the frozen year
@@ -25,22 +25,10 @@ class Certificate(db.Model):
     """
 
     __tablename__ = "certificate"
-    __scope__ = {
-        "person": "person_id",
-        "unit": "unit_id",
-        "county": "county_id",
-        "city": "city_id",
-        "competent_dept": "competent_dept_id",
-    }
 
     id = db.Column(db.Integer, primary_key=True)
     number = db.Column(db.String(20), nullable=False, unique=True)
     verify_code = db.Column(db.String(12), nullable=False)
-    person_id = db.Column(db.Integer, db.ForeignKey("person.id"), nullable=False)
-    unit_id = db.Column(db.Integer, db.ForeignKey("org.id"), nullable=False)
-    county_id = db.Column(db.Integer, db.ForeignKey("org.id"))
-    city_id = db.Column(db.Integer, db.ForeignKey("org.id"))
-    competent_dept_id = db.Column(db.Integer, db.ForeignKey("org.id"))
     year_from = db.Column(db.Integer, nullable=False)
     year_to = db.Column(db.Integer, nullable=False)
     # What the certificate shows, fixed at issue.
@@ -60,7 +48,7 @@ class Certificate(db.Model):
     revoke_reason = db.Column(db.String(500))
 
     person = relationship("Person")
-    unit = relationship("Org", foreign_keys=[unit_id])
+    unit = relationship("Org", foreign_keys="Certificate.unit_id")
 
     __table_args__ = (
         Index("ix_certificate_person_years", "person_id", "year_from", "year_to", "status"),

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Index, String
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import declared_attr, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -249,6 +249,43 @@ class Person(db.Model):
 
     def __str__(self):
         return f"{self.name}（{self.id_number}）"
+
+
+class PersonOwned:
+    """A row that belongs to a person and carries the person's ancestor ids.
+
+    The ids are copied from the person when the row is written and rewritten by
+    ``tree.py`` on transfers and organisation moves (it finds every model with this
+    base), so the permission layer filters such rows by one indexed column.
+    """
+
+    __scope__ = {
+        "person": "person_id",
+        "unit": "unit_id",
+        "county": "county_id",
+        "city": "city_id",
+        "competent_dept": "competent_dept_id",
+    }
+
+    @declared_attr
+    def person_id(cls):
+        return db.Column(db.Integer, db.ForeignKey("person.id"), nullable=False)
+
+    @declared_attr
+    def unit_id(cls):
+        return db.Column(db.Integer, db.ForeignKey("org.id"), nullable=False)
+
+    @declared_attr
+    def county_id(cls):
+        return db.Column(db.Integer, db.ForeignKey("org.id"))
+
+    @declared_attr
+    def city_id(cls):
+        return db.Column(db.Integer, db.ForeignKey("org.id"))
+
+    @declared_attr
+    def competent_dept_id(cls):
+        return db.Column(db.Integer, db.ForeignKey("org.id"))
 
 
 # --------------------------------------------------------------------------- base data

@@ -5,7 +5,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from ..extensions import db
-from .core import GLOBAL, now  # noqa: F401
+from .core import GLOBAL, PersonOwned, now  # noqa: F401
 
 __all__ = [
     "REQUEST_STATUSES",
@@ -28,7 +28,7 @@ TRANSFER_STATUSES = {
 }
 
 
-class TitleChangeRequest(db.Model):
+class TitleChangeRequest(PersonOwned, db.Model):
     """A change of title series/level asked by a person (专业技术职务变更), with its result.
 
     The rows are the person's change history (变更记录); the unit admin decides them.
@@ -36,20 +36,8 @@ class TitleChangeRequest(db.Model):
     """
 
     __tablename__ = "title_change_request"
-    __scope__ = {
-        "person": "person_id",
-        "unit": "unit_id",
-        "county": "county_id",
-        "city": "city_id",
-        "competent_dept": "competent_dept_id",
-    }
 
     id = db.Column(db.Integer, primary_key=True)
-    person_id = db.Column(db.Integer, db.ForeignKey("person.id"), nullable=False)
-    unit_id = db.Column(db.Integer, db.ForeignKey("org.id"), nullable=False)
-    county_id = db.Column(db.Integer, db.ForeignKey("org.id"))
-    city_id = db.Column(db.Integer, db.ForeignKey("org.id"))
-    competent_dept_id = db.Column(db.Integer, db.ForeignKey("org.id"))
     old_series_id = db.Column(db.Integer, db.ForeignKey("title_series.id"))
     old_level = db.Column(db.String(20))
     new_series_id = db.Column(db.Integer, db.ForeignKey("title_series.id"))

@@ -4,7 +4,7 @@ from sqlalchemy import Index
 from sqlalchemy.orm import relationship
 
 from ..extensions import db
-from .core import GLOBAL, now
+from .core import GLOBAL, PersonOwned, now
 
 SUBJECT_KINDS = {"public": "公需科目", "professional": "专业科目"}
 
@@ -105,25 +105,13 @@ class Subject(db.Model):
         return f"{self.name}（{self.year}）"
 
 
-class Declaration(db.Model):
+class Declaration(PersonOwned, db.Model):
     """学时申报记录. Carries the ancestor ids of its person for scoping."""
 
     __tablename__ = "declaration"
-    __scope__ = {
-        "person": "person_id",
-        "unit": "unit_id",
-        "county": "county_id",
-        "city": "city_id",
-        "competent_dept": "competent_dept_id",
-        "institution": "declarer_org_id",
-    }
+    __scope__ = {**PersonOwned.__scope__, "institution": "declarer_org_id"}
 
     id = db.Column(db.Integer, primary_key=True)
-    person_id = db.Column(db.Integer, db.ForeignKey("person.id"), nullable=False)
-    unit_id = db.Column(db.Integer, db.ForeignKey("org.id"), nullable=False)
-    county_id = db.Column(db.Integer, db.ForeignKey("org.id"))
-    city_id = db.Column(db.Integer, db.ForeignKey("org.id"))
-    competent_dept_id = db.Column(db.Integer, db.ForeignKey("org.id"))
     year = db.Column(db.Integer, nullable=False)
     subject_kind = db.Column(db.String(20), nullable=False)
     subject_id = db.Column(db.Integer, db.ForeignKey("subject.id"))
@@ -150,7 +138,7 @@ class Declaration(db.Model):
     decided_at = db.Column(db.DateTime)
 
     person = relationship("Person", backref="declarations")
-    unit = relationship("Org", foreign_keys=[unit_id])
+    unit = relationship("Org", foreign_keys="Declaration.unit_id")
     subject = relationship("Subject")
     form = relationship("LearningForm")
     declarer_org = relationship("Org", foreign_keys=[declarer_org_id])

@@ -4,14 +4,14 @@ from sqlalchemy import Index, text
 from sqlalchemy.orm import relationship
 
 from ..extensions import db
-from .core import GLOBAL, now  # noqa: F401
+from .core import GLOBAL, PersonOwned, now  # noqa: F401
 
 __all__ = ["YEAR_RESULT_STATUSES", "YearResult"]
 
 YEAR_RESULT_STATUSES = {"valid": "有效", "revoked": "已撤销"}
 
 
-class YearResult(db.Model):
+class YearResult(PersonOwned, db.Model):
     """年度认定结果: the completion of a passed person-year, frozen when certified.
 
     The standard's id and figures are copied, so a later edit of the standards table
@@ -21,20 +21,8 @@ class YearResult(db.Model):
     """
 
     __tablename__ = "year_result"
-    __scope__ = {
-        "person": "person_id",
-        "unit": "unit_id",
-        "county": "county_id",
-        "city": "city_id",
-        "competent_dept": "competent_dept_id",
-    }
 
     id = db.Column(db.Integer, primary_key=True)
-    person_id = db.Column(db.Integer, db.ForeignKey("person.id"), nullable=False)
-    unit_id = db.Column(db.Integer, db.ForeignKey("org.id"), nullable=False)
-    county_id = db.Column(db.Integer, db.ForeignKey("org.id"))
-    city_id = db.Column(db.Integer, db.ForeignKey("org.id"))
-    competent_dept_id = db.Column(db.Integer, db.ForeignKey("org.id"))
     year = db.Column(db.Integer, nullable=False)
     # The standard applied (a copy: the standards table may change later).
     standard_id = db.Column(db.Integer, db.ForeignKey("hour_standard.id"))
@@ -54,7 +42,7 @@ class YearResult(db.Model):
     revoke_reason = db.Column(db.String(500))
 
     person = relationship("Person")
-    unit = relationship("Org", foreign_keys=[unit_id])
+    unit = relationship("Org", foreign_keys="YearResult.unit_id")
     standard = relationship("HourStandard")
 
     __table_args__ = (
