@@ -153,6 +153,20 @@ class PlanData:
     competent_dept_id: int | None = None
 
 
+def _check_schedule(data):
+    """Hours, planned trainees and dates, shared by plans and classes."""
+    if data.hours is None or data.hours <= 0 or data.hours > 1000:
+        raise TrainingError("学时须大于 0 且不超过 1000", "hours")
+    if data.planned_trainees is None or data.planned_trainees <= 0 or data.planned_trainees > 100000:
+        raise TrainingError("计划培训人数须为正整数", "planned_trainees")
+    if data.start_date is None:
+        raise TrainingError("请输入开始日期", "start_date")
+    if data.end_date is None:
+        raise TrainingError("请输入结束日期", "end_date")
+    if data.end_date < data.start_date:
+        raise TrainingError("结束日期不能早于开始日期", "end_date")
+
+
 def _validate_plan(owner, data: PlanData):
     if not (data.name or "").strip():
         raise TrainingError("请输入计划名称", "name")
@@ -172,16 +186,7 @@ def _validate_plan(owner, data: PlanData):
     for name, value in (("training_year", data.training_year), ("ce_year", data.ce_year)):
         if value is None or not 2000 <= value <= 2100:
             raise TrainingError("请输入正确的年度（2000–2100）", name)
-    if data.planned_trainees is None or data.planned_trainees <= 0 or data.planned_trainees > 100000:
-        raise TrainingError("计划培训人数须为正整数", "planned_trainees")
-    if data.hours is None or data.hours <= 0 or data.hours > 1000:
-        raise TrainingError("学时须大于 0 且不超过 1000", "hours")
-    if data.start_date is None:
-        raise TrainingError("请输入开始日期", "start_date")
-    if data.end_date is None:
-        raise TrainingError("请输入结束日期", "end_date")
-    if data.end_date < data.start_date:
-        raise TrainingError("结束日期不能早于开始日期", "end_date")
+    _check_schedule(data)
     if owner.kind == "institution":
         if data.subject_kind == "public":
             data.route = "hrss"  # public plans go to the HRSS only
@@ -417,16 +422,7 @@ class ClassData:
 def _validate_class(data: ClassData):
     if not (data.name or "").strip():
         raise TrainingError("请输入培训班名称", "name")
-    if data.hours is None or data.hours <= 0 or data.hours > 1000:
-        raise TrainingError("学时须大于 0 且不超过 1000", "hours")
-    if data.planned_trainees is None or data.planned_trainees <= 0 or data.planned_trainees > 100000:
-        raise TrainingError("计划培训人数须为正整数", "planned_trainees")
-    if data.start_date is None:
-        raise TrainingError("请输入开始日期", "start_date")
-    if data.end_date is None:
-        raise TrainingError("请输入结束日期", "end_date")
-    if data.end_date < data.start_date:
-        raise TrainingError("结束日期不能早于开始日期", "end_date")
+    _check_schedule(data)
 
 
 def create_class(plan, data: ClassData, actor):

@@ -119,7 +119,37 @@ def plan_data(form, owner):
     )
 
 
-class _PlanViewBase(ScopedModelView):
+class _DomainDeletes:
+    """Single and batch deletes go through the domain function, which refuses rows that
+    may no longer be deleted (approved plans, declared classes) with its own message."""
+
+    delete_rows = None  # staticmethod(fn(rows, actor) -> count)
+    deleted_noun = ""
+
+    def _delete(self, rows):
+        try:
+            n = self.delete_rows(rows, current_user)
+            db.session.commit()
+            return n
+        except domain_errors() as exc:
+            db.session.rollback()
+            flash(_message(exc), "error")
+            return None
+
+    def delete_model(self, model):
+        return self._delete([model]) is not None
+
+    def delete_selected(self, ids):
+        rows = self.get_query().filter(self.model.id.in_([int(i) for i in ids])).all()
+        n = self._delete(rows)
+        if n is not None:
+            flash(f"已删除 {n} {self.deleted_noun}", "success")
+
+
+class _PlanViewBase(_DomainDeletes, ScopedModelView):
+    delete_rows = staticmethod(training.delete_plans)
+    deleted_noun = "个培训计划"
+
     can_export = True
     create_template = "training/plan_form.html"
     edit_template = "training/plan_edit.html"
@@ -215,15 +245,6 @@ class _PlanViewBase(ScopedModelView):
             form_error(form, exc)
             return False
 
-    def delete_model(self, model):
-        try:
-            training.delete_plans([model], current_user)
-            db.session.commit()
-            return True
-        except domain_errors() as exc:
-            db.session.rollback()
-            flash(_message(exc), "error")
-            return False
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
@@ -235,14 +256,7 @@ class _PlanViewBase(ScopedModelView):
 
     @action("delete", "批量删除", "确定删除所选培训计划吗？已审核通过的计划不能删除。")
     def action_delete(self, ids):
-        rows = self.get_query().filter(TrainingPlan.id.in_([int(i) for i in ids])).all()
-        try:
-            n = training.delete_plans(rows, current_user)
-            db.session.commit()
-            flash(f"已删除 {n} 个培训计划", "success")
-        except domain_errors() as exc:
-            db.session.rollback()
-            flash(_message(exc), "error")
+        self.delete_selected(ids)
 
     @action("submit", "送审", "确定将所选培训计划送审吗？")
     def action_submit(self, ids):
@@ -387,7 +401,10 @@ def _declared(view, context, model, name):
         model.declared_at.strftime("%Y-%m-%d"))
 
 
-class ClassView(ScopedModelView):
+class ClassView(_DomainDeletes, ScopedModelView):
+    delete_rows = staticmethod(training.delete_classes)
+    deleted_noun = "个培训班"
+
     """培训班管理: classes of the institution's approved plans."""
 
     roles = ("institution_admin",)
@@ -489,26 +506,10 @@ class ClassView(ScopedModelView):
             return redirect(self.get_url(".index_view"))
         return super().edit_view()
 
-    def delete_model(self, model):
-        try:
-            training.delete_classes([model], current_user)
-            db.session.commit()
-            return True
-        except domain_errors() as exc:
-            db.session.rollback()
-            flash(_message(exc), "error")
-            return False
 
     @action("delete", "批量删除", "确定删除所选培训班吗？培训班的学员成绩将一并删除；已申报的培训班不能删除。")
     def action_delete(self, ids):
-        rows = self.get_query().filter(TrainingClass.id.in_([int(i) for i in ids])).all()
-        try:
-            n = training.delete_classes(rows, current_user)
-            db.session.commit()
-            flash(f"已删除 {n} 个培训班", "success")
-        except domain_errors() as exc:
-            db.session.rollback()
-            flash(_message(exc), "error")
+        self.delete_selected(ids)
 
 
 # --------------------------------------------------------------------------- scores
@@ -530,7 +531,10 @@ class ImportForm(FlaskForm):
     file = FileField("成绩文件（.xlsx 或 .csv）")
 
 
-class ScoreView(ScopedModelView):
+class ScoreView(_DomainDeletes, ScopedModelView):
+    delete_rows = staticmethod(training.delete_scores)
+    deleted_noun = "条学员成绩"
+
     """学员成绩管理: enter, edit, delete and import trainees' scores."""
 
     roles = ("institution_admin",)
@@ -644,26 +648,10 @@ class ScoreView(ScopedModelView):
             return redirect(self.get_url(".index_view"))
         return super().edit_view()
 
-    def delete_model(self, model):
-        try:
-            training.delete_scores([model], current_user)
-            db.session.commit()
-            return True
-        except domain_errors() as exc:
-            db.session.rollback()
-            flash(_message(exc), "error")
-            return False
 
     @action("delete", "批量删除", "确定删除所选学员成绩吗？")
     def action_delete(self, ids):
-        rows = self.get_query().filter(TraineeScore.id.in_([int(i) for i in ids])).all()
-        try:
-            n = training.delete_scores(rows, current_user)
-            db.session.commit()
-            flash(f"已删除 {n} 条学员成绩", "success")
-        except domain_errors() as exc:
-            db.session.rollback()
-            flash(_message(exc), "error")
+        self.delete_selected(ids)
 
     # -- import
     @expose("/import/template/")
