@@ -121,7 +121,8 @@ def plan_data(form, owner):
 
 class _DomainDeletes:
     """Single and batch deletes go through the domain function, which refuses rows that
-    may no longer be deleted (approved plans, declared classes) with its own message."""
+    may no longer be deleted (approved plans, declared classes) with its own message;
+    the edit page is refused for the same rows (``edit_refusal``)."""
 
     delete_rows = None  # staticmethod(fn(rows, actor) -> count)
     deleted_noun = ""
@@ -138,6 +139,18 @@ class _DomainDeletes:
 
     def delete_model(self, model):
         return self._delete([model]) is not None
+
+    def edit_refusal(self, row):
+        """Why ``row`` may no longer be edited (a Chinese message), or None."""
+        return None
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        refusal = self.edit_refusal(self.get_one(self.row_id_from_request()))
+        if refusal:
+            flash(refusal, "error")
+            return redirect(self.get_url(".index_view"))
+        return super().edit_view()
 
     def delete_selected(self, ids):
         rows = self.get_query().filter(self.model.id.in_([int(i) for i in ids])).all()
@@ -245,14 +258,8 @@ class _PlanViewBase(_DomainDeletes, ScopedModelView):
             form_error(form, exc)
             return False
 
-
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        plan = self.get_one(self.row_id_from_request())
-        if plan.locked:
-            flash(training.MSG_PLAN_LOCKED, "error")
-            return redirect(self.get_url(".index_view"))
-        return super().edit_view()
+    def edit_refusal(self, plan):
+        return training.MSG_PLAN_LOCKED if plan.locked else None
 
     @action("delete", "批量删除", "确定删除所选培训计划吗？已审核通过的计划不能删除。")
     def action_delete(self, ids):
@@ -498,14 +505,8 @@ class ClassView(_DomainDeletes, ScopedModelView):
             form_error(form, exc)
             return False
 
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        cls = self.get_one(self.row_id_from_request())
-        if cls.declared:
-            flash(training.MSG_CLASS_DECLARED, "error")
-            return redirect(self.get_url(".index_view"))
-        return super().edit_view()
-
+    def edit_refusal(self, cls):
+        return training.MSG_CLASS_DECLARED if cls.declared else None
 
     @action("delete", "批量删除", "确定删除所选培训班吗？培训班的学员成绩将一并删除；已申报的培训班不能删除。")
     def action_delete(self, ids):
@@ -640,14 +641,8 @@ class ScoreView(_DomainDeletes, ScopedModelView):
             form_error(form, exc)
             return False
 
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        row = self.get_one(self.row_id_from_request())
-        if row.training_class.declared:
-            flash(training.MSG_CLASS_DECLARED, "error")
-            return redirect(self.get_url(".index_view"))
-        return super().edit_view()
-
+    def edit_refusal(self, row):
+        return training.MSG_CLASS_DECLARED if row.training_class.declared else None
 
     @action("delete", "批量删除", "确定删除所选学员成绩吗？")
     def action_delete(self, ids):
