@@ -1,7 +1,7 @@
 """Accounts and organisations: registration, review, admins, resets, departments, changes.
 
 Domain functions, no request handling. Each state change is one transaction together
-with its audit entries; e-mail goes out only after the commit (``mail.send`` never
+with its audit entries; e-mail goes out only after the commit (``mail.enqueue`` never
 raises). Callers pass rows they fetched through the permission layer; functions that
 take ids re-check them against the ``scope`` they are given.
 """
@@ -14,7 +14,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 
 from . import audit, tree
 from .extensions import db
-from .mail import send as send_mail
+from .mail import enqueue as send_mail
 from .models import HRSS_KINDS, Account, Membership, Org, OrgChangeRequest, now
 
 # Roles of organisation admins and the org kinds they belong to.

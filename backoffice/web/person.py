@@ -353,7 +353,7 @@ def forgot_password():
         if account is not None and contact in _contacts_of(account):
             email = _email_of(account)
             link = url_for(".reset_password", token=make_reset_token(account), _external=True)
-            mail.send(email, "重置登录密码", f"{account.name}：\n\n请在 1 小时内打开下面的链接设置新密码（仅可使用一次）：\n"
+            mail.enqueue(email, "重置登录密码", f"{account.name}：\n\n请在 1 小时内打开下面的链接设置新密码（仅可使用一次）：\n"
                       f"{link}\n\n如果不是您本人操作，请忽略本邮件。")
         flash(MSG_RESET_SENT, "info")
         return redirect(url_for(".forgot_password"))
