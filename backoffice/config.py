@@ -59,6 +59,12 @@ class Config:
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    # Where files are kept (backoffice.storage): file:///dir or s3://bucket?endpoint=…;
+    # empty means the UPLOAD_DIR directory.
+    STORAGE_URL = os.environ.get("STORAGE_URL") or None
+    # Retention (backoffice.retention): finished jobs' files, abandoned import stashes.
+    JOB_FILE_RETENTION_DAYS = int(os.environ.get("JOB_FILE_RETENTION_DAYS", "7"))
+    IMPORT_STASH_RETENTION_HOURS = int(os.environ.get("IMPORT_STASH_RETENTION_HOURS", "24"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True

@@ -87,6 +87,7 @@ class TaskSpec:
     fn: object
     max_attempts: int = 3
     backoff: int = 30
+    on_failure: object = None
 
 
 _TASKS: dict[str, TaskSpec] = {}
@@ -95,11 +96,12 @@ _RUNNING: dict[int, str] = {}
 _RUNNING_LOCK = threading.Lock()
 
 
-def task(kind, *, max_attempts=3, backoff=30):
-    """Register ``fn(job, progress)`` as the task of ``kind``."""
+def task(kind, *, max_attempts=3, backoff=30, on_failure=None):
+    """Register ``fn(job, progress)`` as the task of ``kind``. ``on_failure(job)`` runs
+    (and is committed) when the job ends ``failed``, however that happens."""
 
     def decorate(fn):
-        _TASKS[kind] = TaskSpec(kind, fn, max_attempts, backoff)
+        _TASKS[kind] = TaskSpec(kind, fn, max_attempts, backoff, on_failure)
         return fn
 
     return decorate
@@ -230,7 +232,23 @@ def _finish(job_id, me, **values):
         update(Job).where(Job.id == job_id, Job.worker == me, Job.state == "running")
         .values(**values).execution_options(synchronize_session=False))
     db.session.commit()
+    if result.rowcount == 1 and values.get("state") == "failed":
+        _failed(job_id)
     return result.rowcount == 1
+
+
+def _failed(job_id):
+    """Let the task's ``on_failure`` mirror the failure onto its own rows."""
+    job = db.session.get(Job, job_id)
+    spec = _TASKS.get(job.kind) if job is not None else None
+    if spec is None or spec.on_failure is None:
+        return
+    try:
+        spec.on_failure(job)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the job row says failed already
+        db.session.rollback()
+        log.exception("on_failure of job %s (%s) raised", job_id, job.kind)
 
 
 def _run(app, job_id):
@@ -335,7 +353,12 @@ def reap(app=None):
         result = db.session.execute(update(Job).where(cond).values(**values)
                                     .execution_options(synchronize_session=False))
         db.session.commit()
-        if result.rowcount == 1 and values.get("state") != "failed":
+        if result.rowcount != 1:
+            continue
+        if values.get("state") == "failed":
+            log.warning("job %s failed: its worker died %s times", job_id, attempts)
+            _failed(job_id)
+        else:
             log.warning("job %s (%s) re-enqueued by the reaper", job_id, state)
             enqueued.append(job_id)
             dispatch(job_id, app=app)

@@ -1,4 +1,4 @@
-"""background jobs: the job table behind the queue
+"""background jobs: the job table behind the queue; print jobs name their job
 
 Revision ID: 0010
 Revises: 0008
@@ -45,7 +45,15 @@ def upgrade():
         batch.create_index("ix_job_org_id", ["org_id"])
         batch.create_index("ix_job_state_run_after", ["state", "run_after"])
         batch.create_index("ix_job_finished", ["finished_at"])
+    with op.batch_alter_table("certificate_job") as batch:
+        batch.add_column(sa.Column("job_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_certificate_job_job_id_job", "job", ["job_id"], ["id"])
+        batch.create_index("ix_certificate_job_job_id", ["job_id"])
 
 
 def downgrade():
+    with op.batch_alter_table("certificate_job") as batch:
+        batch.drop_index("ix_certificate_job_job_id")
+        batch.drop_constraint("fk_certificate_job_job_id_job", type_="foreignkey")
+        batch.drop_column("job_id")
     op.drop_table("job")
