@@ -8,16 +8,15 @@ One commit per request; e-mails after it.
 import csv
 import io
 import logging
-import os
 from datetime import date
 
-from flask import Response, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import jobs, workflow
+from .. import declarations, jobs, workflow
 from ..extensions import db
 from ..hours import FORM_FIELDS
 from ..models import (
@@ -359,11 +358,7 @@ class DeclarationTrailView(ScopedBaseView):
         d = current_scope().get_or_404(Declaration, id)
         if not d.attachment:
             abort(404)
-        folder = os.path.realpath(current_app.config["UPLOAD_DIR"])
-        path = os.path.realpath(os.path.join(folder, d.attachment))
-        if not path.startswith(folder + os.sep) or not os.path.isfile(path):
-            abort(404)
-        return send_file(path, as_attachment=True, download_name=d.attachment_name or os.path.basename(path))
+        return declarations.send_attachment(d, as_attachment=True)
 
 
 @waiting_item
