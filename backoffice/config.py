@@ -65,6 +65,7 @@ class Config:
     # Retention (backoffice.retention): finished jobs' files, abandoned import stashes.
     JOB_FILE_RETENTION_DAYS = int(os.environ.get("JOB_FILE_RETENTION_DAYS", "7"))
     IMPORT_STASH_RETENTION_HOURS = int(os.environ.get("IMPORT_STASH_RETENTION_HOURS", "24"))
+    JOB_ROW_RETENTION_DAYS = int(os.environ.get("JOB_ROW_RETENTION_DAYS", "30"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
