@@ -418,6 +418,16 @@ class JobQueue:
 
         self.run_task, self.retention_task = run_job, retention
 
+    def ping(self):
+        """True when the queue's storage answers (for a readiness check); raises otherwise."""
+        if self.huey.immediate:
+            return True
+        conn = getattr(self.huey.storage, "conn", None)
+        if conn is not None and hasattr(conn, "ping"):  # Redis
+            return bool(conn.ping())
+        self.huey.storage.queue_size()  # SQLite: opens the queue file
+        return True
+
     # -- workers
     def maintenance_loop(self, stop):
         """Heartbeat and reaper, every JOB_HEARTBEAT_SECONDS, until ``stop`` is set."""
