@@ -238,3 +238,23 @@ def test_a_print_job_run_again_says_so_on_its_page(app, ctx):
     page = sign_in(app.test_client(), "unit").get(f"/admin/certificates/jobs/{row.id}").get_data(as_text=True)
     assert "任务曾中断，正在重新执行（第 2 次）" in page and 'data-status="running"' in page
     assert sign_in(app.test_client(), "unit2").get(f"/admin/certificates/jobs/{row.id}").status_code == 404
+
+
+def test_a_bulk_review_queues_one_notices_job_that_reads_the_addresses(app, ctx):
+    """More than INLINE_MAILS notices: the request only commits a review_notices job."""
+    from backoffice import workflow
+    from backoffice.models import Declaration
+    from backoffice.views.review import INLINE_MAILS, _commit_and_mail
+
+    ids = db.session.scalars(select(Declaration.id).order_by(Declaration.id).limit(5)).all()
+    assert ids
+    padding = [10**9 + i for i in range(INLINE_MAILS)]  # ids that match nothing: no address, no mail
+    before = len(mail.outbox())
+    last = db.session.scalar(select(Job.id).order_by(Job.id.desc())) or 0
+    _commit_and_mail([workflow.LazyNotices(ids + padding, workflow._approved_text)])
+    created = db.session.execute(select(Job.kind, Job.state, Job.total).where(Job.id > last).order_by(Job.id)).all()
+    assert created[0][:2] == ("review_notices", "done")
+    mails = [row for row in created if row.kind == "mail"]
+    assert 0 < len(mails) <= len(ids) and len(mail.outbox()) - before == len(mails)
+    assert created[0].total == len(mails)  # the notices with an address
+    assert all("审核通过" in m.subject for m in mail.outbox()[before:])
