@@ -94,7 +94,9 @@ def print_certificates(job, progress):
     key = f"{KEY_PREFIX}/job-{row_id}-{secrets.token_hex(8)}.pdf"
     with tempfile.TemporaryFile(prefix="certificates-") as out:
         try:
-            pages = pdf.render_certificates_to(out, certs(), verify_url_base=params["verify_url_base"])
+            # After each rendered chunk: a heartbeat (on SQLite the only one, see jobs.heartbeat)
+            pages = pdf.render_certificates_to(out, certs(), verify_url_base=params["verify_url_base"],
+                                               progress=lambda *_: progress(processed[0]))
         except ValueError:
             db.session.rollback()
             raise jobs.JobFailed("没有可打印的证书（所选人员在该年度均未认定通过）") from None

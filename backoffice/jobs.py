@@ -312,7 +312,16 @@ def _run(app, job_id):
 
 # --------------------------------------------------------------------------- reaper
 def heartbeat():
-    """Beat for the jobs this process is running (in an app context)."""
+    """Beat for the jobs this process is running (in an app context).
+
+    Not on SQLite: there a write from this thread between a task's read and its write
+    would make the task's transaction fail (a deferred SQLite transaction cannot
+    upgrade to a write after another connection committed). On SQLite (one machine)
+    ``progress()`` is the heartbeat, and ``JOB_STALE_SECONDS`` must exceed the longest
+    gap between two ``progress()`` calls of a task; the reaper never touches the jobs
+    of its own process."""
+    if db.engine.dialect.name == "sqlite":
+        return
     with _RUNNING_LOCK:
         pairs = list(_RUNNING.items())
     for job_id, me in pairs:
@@ -338,7 +347,11 @@ def reap(app=None):
             and_(Job.state == "queued", func.coalesce(Job.run_after, Job.created_at) < lost),
         )).order_by(Job.id).limit(1000)).all()
     enqueued = []
+    with _RUNNING_LOCK:
+        mine = set(_RUNNING)
     for job_id, state, attempts, max_attempts in rows:
+        if job_id in mine:
+            continue  # alive in this process, only between two progress() calls
         if state == "running":
             cond = and_(Job.id == job_id, Job.state == "running", Job.heartbeat_at < stale)
             if attempts >= max_attempts:
@@ -404,6 +417,16 @@ class JobQueue:
             retention_module.run_all(app)
 
         self.run_task, self.retention_task = run_job, retention
+
+    def ping(self):
+        """True when the queue's storage answers (for a readiness check); raises otherwise."""
+        if self.huey.immediate:
+            return True
+        conn = getattr(self.huey.storage, "conn", None)
+        if conn is not None and hasattr(conn, "ping"):  # Redis
+            return bool(conn.ping())
+        self.huey.storage.queue_size()  # SQLite: opens the queue file
+        return True
 
     # -- workers
     def maintenance_loop(self, stop):

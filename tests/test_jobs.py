@@ -3,8 +3,10 @@ database, retries with back-off, a dead worker's job run again by the reaper, sc
 visibility. Jobs run in-process here (Huey immediate mode of the test configuration)."""
 
 import smtplib
+import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from backoffice import jobs, mail
@@ -202,3 +204,57 @@ def test_bulk_notices_go_through_one_job(app, ctx):
     assert len(mail.outbox()) - before == 30
     kinds = db.session.scalars(select(Job.kind).where(Job.id > job.id)).all()
     assert kinds.count("mail") == 30
+
+
+def test_queue_backends_answer_a_readiness_ping(app, tmp_path):
+    from backoffice import create_app
+    from backoffice.jobs import queue_of
+
+    assert queue_of(app).ping()  # immediate mode (tests)
+    embedded = create_app(JOB_QUEUE_FILE=str(tmp_path / "queue.sqlite3"), SQLALCHEMY_DATABASE_URI="sqlite://")
+    assert queue_of(embedded).ping() and (tmp_path / "queue.sqlite3").exists()
+    distributed = create_app(REDIS_URL="redis://127.0.0.1:6379/0", JOB_QUEUE_NAME=f"ping-{uuid.uuid4().hex[:8]}",
+                             SQLALCHEMY_DATABASE_URI="sqlite://")
+    try:
+        assert queue_of(distributed).ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no Redis here: {exc}")
+
+
+def test_a_print_job_run_again_says_so_on_its_page(app, ctx):
+    from backoffice.models import CertificateJob
+
+    from .conftest import sign_in
+
+    unit = membership_of("unit")
+    job = Job(kind="certificate_print", state="running", attempts=2, max_attempts=3, params={},
+              owner_membership_id=unit.id, org_id=unit.org_id, created_at=now(), heartbeat_at=now())
+    db.session.add(job)
+    db.session.flush()
+    row = CertificateJob(membership_id=unit.id, org_id=unit.org_id, year=2025, params={}, status="running",
+                         total=300, done=100, job_id=job.id)
+    db.session.add(row)
+    db.session.commit()
+    page = sign_in(app.test_client(), "unit").get(f"/admin/certificates/jobs/{row.id}").get_data(as_text=True)
+    assert "任务曾中断，正在重新执行（第 2 次）" in page and 'data-status="running"' in page
+    assert sign_in(app.test_client(), "unit2").get(f"/admin/certificates/jobs/{row.id}").status_code == 404
+
+
+def test_a_bulk_review_queues_one_notices_job_that_reads_the_addresses(app, ctx):
+    """More than INLINE_MAILS notices: the request only commits a review_notices job."""
+    from backoffice import workflow
+    from backoffice.models import Declaration
+    from backoffice.views.review import INLINE_MAILS, _commit_and_mail
+
+    ids = db.session.scalars(select(Declaration.id).order_by(Declaration.id).limit(5)).all()
+    assert ids
+    padding = [10**9 + i for i in range(INLINE_MAILS)]  # ids that match nothing: no address, no mail
+    before = len(mail.outbox())
+    last = db.session.scalar(select(Job.id).order_by(Job.id.desc())) or 0
+    _commit_and_mail([workflow.LazyNotices(ids + padding, workflow._approved_text)])
+    created = db.session.execute(select(Job.kind, Job.state, Job.total).where(Job.id > last).order_by(Job.id)).all()
+    assert created[0][:2] == ("review_notices", "done")
+    mails = [row for row in created if row.kind == "mail"]
+    assert 0 < len(mails) <= len(ids) and len(mail.outbox()) - before == len(mails)
+    assert created[0].total == len(mails)  # the notices with an address
+    assert all("审核通过" in m.subject for m in mail.outbox()[before:])

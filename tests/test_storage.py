@@ -12,7 +12,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backoffice import retention, storage
 from backoffice.extensions import db
@@ -210,3 +210,27 @@ def test_old_system_job_rows_are_dropped_and_hooks_can_be_added(app, ctx, monkey
     assert results["sessions"] == 3 and seen == [app] and results["a_broken_one"] is None
     db.session.expire_all()
     assert db.session.get(Job, old_id) is None and db.session.get(Job, recent_id) is not None
+
+
+def test_old_audit_rows_are_archived_to_a_file_before_they_leave_the_table(app, ctx, tmp_path):
+    import gzip
+    import json
+
+    from backoffice.audit_archive import archive
+    from backoffice.models import AuditLog
+
+    long_ago = datetime(2001, 5, 1, 8, 0)
+    for i in range(3):
+        db.session.add(AuditLog(at=long_ago + timedelta(days=i), action="approve", object_type="declaration",
+                                object_id=900000 + i, comment=f"归档测试{i}"))
+    db.session.add(AuditLog(at=now(), action="approve", object_type="declaration", object_id=900009))
+    db.session.commit()
+    out = tmp_path / "audit-2001.jsonl.gz"
+    assert archive(datetime(2002, 1, 1), out) == 3  # export only
+    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.at < datetime(2002, 1, 1))) == 3
+    assert archive(datetime(2002, 1, 1), out, remove=True) == 3
+    lines = [json.loads(line) for line in gzip.open(out, "rt", encoding="utf-8")]
+    assert [r["comment"] for r in lines] == ["归档测试0", "归档测试1", "归档测试2"]
+    assert lines[0]["at"] == "2001-05-01T08:00:00"
+    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.at < datetime(2002, 1, 1))) == 0
+    assert db.session.scalar(select(func.count()).select_from(AuditLog)) > 0  # newer rows stay
