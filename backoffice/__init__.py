@@ -35,11 +35,9 @@ def _configure_engine(engine):
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MB page cache: bulk review updates many indexes
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _begin(connection):
-        from .database import sqlite_begin_statement
+    from .database import configure_sqlite_transactions
 
-        connection.exec_driver_sql(sqlite_begin_statement())
+    configure_sqlite_transactions(engine)
 
 
 def create_app(config=None, **overrides):

@@ -4,6 +4,7 @@ transaction mode, and advisory locks that serialise start-up work across process
 import contextlib
 import contextvars
 import os
+import threading
 import zlib
 
 from flask import has_request_context, request
@@ -53,19 +54,114 @@ def read_only_transactions():
         _read_only.reset(token)
 
 
-def sqlite_begin_statement():
-    """How an SQLite transaction starts.
+COMMITTED_KEY = "backoffice.sqlite_committed"
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
 
-    ``BEGIN IMMEDIATE`` takes the write lock at once: concurrent writers then queue on
-    the busy timeout instead of failing. (A ``BEGIN`` that reads first and writes later
-    fails with "database is locked" when another writer committed in between — SQLite
-    cannot upgrade a stale snapshot — and waits for nothing.) Reads of GET/HEAD requests
-    stay ``BEGIN`` (deferred): WAL lets them run beside a writer."""
+
+def sqlite_begin_statement(first_statement=""):
+    """How an SQLite transaction starts, decided at its first statement.
+
+    ``BEGIN IMMEDIATE`` takes the write lock at once: concurrent writers then queue
+    instead of failing. (A ``BEGIN`` that reads first and writes later fails with
+    "database is locked" when another writer committed in between — SQLite cannot
+    upgrade a stale snapshot — and waits for nothing.) So:
+
+    * a transaction whose first statement writes: IMMEDIATE;
+    * the first transaction of a POST/PUT/DELETE request (it reads, then writes):
+      IMMEDIATE; once the request committed, what follows is mostly reading for the
+      response (a redirect, the mails) and stays deferred, so that a nested session of
+      the same request (queueing a mail) can still write;
+    * GET/HEAD requests: deferred — WAL lets readers run beside a writer;
+    * outside requests (jobs, commands, seeding): IMMEDIATE, unless in
+      ``read_only_transactions()``.
+    """
+    if first_statement.lstrip()[:7].upper().startswith(_WRITE_VERBS):
+        return "BEGIN IMMEDIATE"
     if _read_only.get():
         return "BEGIN"
-    if has_request_context() and request.method in SAFE_METHODS:
-        return "BEGIN"
+    if has_request_context():
+        if request.method in SAFE_METHODS or request.environ.get(COMMITTED_KEY):
+            return "BEGIN"
     return "BEGIN IMMEDIATE"
+
+
+class _WriteQueue:
+    """One process's writers to one SQLite file, in line.
+
+    ``BEGIN IMMEDIATE`` alone queues writers on SQLite's busy handler, which polls with
+    sleeps of up to 100 ms and favours nobody: under load a writer can lose the race
+    again and again until its busy timeout ends in "database is locked". Waiting on a
+    lock of this process first wakes the next writer as soon as the previous one commits;
+    the busy timeout is then only for writers in other processes (a worker, a command).
+    """
+
+    def __init__(self, timeout):
+        self.lock = threading.Lock()
+        self.owner = None
+        self.timeout = timeout
+
+    def acquire(self):
+        if self.owner == threading.get_ident():  # a second connection of the same thread
+            return False
+        if not self.lock.acquire(timeout=self.timeout):
+            return False  # fall back to SQLite's own busy wait
+        self.owner = threading.get_ident()
+        return True
+
+    def release(self):
+        self.owner = None
+        self.lock.release()
+
+
+def configure_sqlite_transactions(engine, queue_timeout=60):
+    """SQLite transactions begin at their first statement, with
+    ``sqlite_begin_statement()``; writers of this process take turns through a
+    ``_WriteQueue`` held from BEGIN IMMEDIATE to COMMIT/ROLLBACK."""
+    from sqlalchemy import event
+
+    queue = _WriteQueue(queue_timeout)
+    holds, pending = "backoffice_holds_write_queue", "backoffice_begin_pending"
+
+    def _release(info):
+        if info.pop(holds, False):
+            queue.release()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.info[pending] = True  # BEGIN goes out with the first statement
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _first_statement(connection, cursor, statement, parameters, context, executemany):
+        if not connection.info.pop(pending, False):
+            return
+        begin = sqlite_begin_statement(statement)
+        if begin == "BEGIN IMMEDIATE" and queue.acquire():
+            connection.info[holds] = True
+        try:
+            connection.connection.driver_connection.execute(begin)
+        except BaseException:
+            _release(connection.info)
+            raise
+
+    def _end(connection):
+        connection.info.pop(pending, None)
+        _release(connection.info)
+
+    @event.listens_for(engine, "commit")
+    def _commit(connection):
+        if has_request_context():
+            request.environ[COMMITTED_KEY] = True
+        _end(connection)
+
+    event.listen(engine, "rollback", _end)
+
+    @event.listens_for(engine, "reset")
+    def _reset(dbapi_connection, record, reset_state):
+        # A connection returned to the pool without an explicit end of its transaction.
+        record.info.pop(pending, None)
+        _release(record.info)
+
+    return queue
 
 
 # --------------------------------------------------------------------------- start-up locks

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from backoffice.database import engine_options, read_only_transactions, sqlite_begin_statement
+from backoffice.database import COMMITTED_KEY, engine_options, read_only_transactions, sqlite_begin_statement
 from backoffice.extensions import db
 from backoffice.observability import ACCESS_LOGGER, make_handler
 from backoffice.web import health
@@ -158,9 +158,16 @@ def test_engine_options_for_postgresql_from_the_environment():
 
 def test_sqlite_writers_take_the_lock_at_begin_and_readers_do_not(app):
     with app.test_request_context("/admin/review/list", method="GET"):
-        assert sqlite_begin_statement() == "BEGIN"
+        assert sqlite_begin_statement("SELECT 1") == "BEGIN"
+        assert sqlite_begin_statement("INSERT INTO job ...") == "BEGIN IMMEDIATE"
     with app.test_request_context("/admin/review/batch", method="POST"):
-        assert sqlite_begin_statement() == "BEGIN IMMEDIATE"
+        from flask import request
+
+        assert sqlite_begin_statement("SELECT 1") == "BEGIN IMMEDIATE"
+        # After the request's commit: reading for the response, a nested session may write.
+        request.environ[COMMITTED_KEY] = True
+        assert sqlite_begin_statement("SELECT 1") == "BEGIN"
+        assert sqlite_begin_statement("  update declaration ...") == "BEGIN IMMEDIATE"
     with app.app_context():  # a job, a command, the seeding
         assert sqlite_begin_statement() == "BEGIN IMMEDIATE"
         with read_only_transactions():
