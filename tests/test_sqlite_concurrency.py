@@ -129,6 +129,8 @@ def _audited(db_path, after_id):
 
 
 @pytest.mark.real_commits
+@pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="the embedded SQLite start; runs in the SQLite suite")
 def test_sixteen_reviewers_and_declarers_on_embedded_sqlite(tmp_path):
     db_path = tmp_path / "embedded.sqlite3"
     env = server_env(DATABASE_URL=f"sqlite:///{db_path}", UPLOAD_DIR=tmp_path / "uploads", ACCESS_LOG="0")
