@@ -48,8 +48,7 @@ def main(argv=None):
     p = sub.add_parser("cleanup", help="立即执行一次定期清理（过期的任务文件、未确认的导入等）")
     p.set_defaults(func=cleanup)
     args = parser.parse_args(argv)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # create_app configures logging (LOG_FORMAT, LOG_LEVEL) like the app processes'.
     return args.func(args)
 
 

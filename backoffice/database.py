@@ -58,6 +58,10 @@ COMMITTED_KEY = "backoffice.sqlite_committed"
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
 
 
+def _is_write(statement):
+    return statement.lstrip()[:7].upper().startswith(_WRITE_VERBS)
+
+
 def sqlite_begin_statement(first_statement=""):
     """How an SQLite transaction starts, decided at its first statement.
 
@@ -67,15 +71,15 @@ def sqlite_begin_statement(first_statement=""):
     upgrade a stale snapshot — and waits for nothing.) So:
 
     * a transaction whose first statement writes: IMMEDIATE;
-    * the first transaction of a POST/PUT/DELETE request (it reads, then writes):
-      IMMEDIATE; once the request committed, what follows is mostly reading for the
+    * transactions of a POST/PUT/DELETE request (they read, then write): IMMEDIATE,
+      until one that wrote has committed; what follows is mostly reading for the
       response (a redirect, the mails) and stays deferred, so that a nested session of
       the same request (queueing a mail) can still write;
     * GET/HEAD requests: deferred — WAL lets readers run beside a writer;
     * outside requests (jobs, commands, seeding): IMMEDIATE, unless in
       ``read_only_transactions()``.
     """
-    if first_statement.lstrip()[:7].upper().startswith(_WRITE_VERBS):
+    if _is_write(first_statement):
         return "BEGIN IMMEDIATE"
     if _read_only.get():
         return "BEGIN"
@@ -120,7 +124,7 @@ def configure_sqlite_transactions(engine, queue_timeout=60):
     from sqlalchemy import event
 
     queue = _WriteQueue(queue_timeout)
-    holds, pending = "backoffice_holds_write_queue", "backoffice_begin_pending"
+    holds, pending, wrote = "backoffice_holds_write_queue", "backoffice_begin_pending", "backoffice_wrote"
 
     def _release(info):
         if info.pop(holds, False):
@@ -132,6 +136,8 @@ def configure_sqlite_transactions(engine, queue_timeout=60):
 
     @event.listens_for(engine, "before_cursor_execute")
     def _first_statement(connection, cursor, statement, parameters, context, executemany):
+        if _is_write(statement):
+            connection.info[wrote] = True
         if not connection.info.pop(pending, False):
             return
         begin = sqlite_begin_statement(statement)
@@ -145,11 +151,14 @@ def configure_sqlite_transactions(engine, queue_timeout=60):
 
     def _end(connection):
         connection.info.pop(pending, None)
+        connection.info.pop(wrote, None)
         _release(connection.info)
 
     @event.listens_for(engine, "commit")
     def _commit(connection):
-        if has_request_context():
+        # The request's work is done once a transaction that wrote commits (a commit
+        # that only read, such as loading the session, does not count).
+        if connection.info.get(wrote) and has_request_context():
             request.environ[COMMITTED_KEY] = True
         _end(connection)
 
