@@ -93,6 +93,8 @@ class Config:
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     ACCESS_LOG = _bool("ACCESS_LOG", default=True)
+    # Several installations (or test runs) on one Redis keep their limits apart.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "")
 
 
 class TestConfig(Config):
