@@ -151,6 +151,11 @@ def run(args):
                    CAPTCHA_ENABLED="0", LOGIN_RATE_LIMIT="100000 per minute", ACCESS_LOG="0",
                    SECRET_KEY="load-bench-secret", UPLOAD_DIR=str(gen.OUT / "uploads"),
                    DB_POOL_SIZE=str(args.threads), DB_MAX_OVERFLOW="2", LOG_LEVEL="WARNING")
+        prefix = f"bo-load-{os.getpid()}-{int(time.time())}"
+        if args.redis_url:
+            # Sessions, limits and the queue in Redis, as in production; keys of this run only.
+            env.update(REDIS_URL=args.redis_url, JOB_QUEUE_NAME=prefix, SESSION_KEY_PREFIX=f"{prefix}:session:",
+                       RATELIMIT_KEY_PREFIX=prefix)
         log_path = gen.OUT / "load_bench_gunicorn.log"
         with open(log_path, "wb") as log:
             server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "backoffice:create_app()"], cwd=ROOT,
@@ -195,6 +200,14 @@ def run(args):
     finally:
         if not args.keep:
             drop()
+        if args.redis_url and "prefix" in locals():
+            import redis
+
+            client = redis.Redis.from_url(args.redis_url)
+            keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+            if keys:
+                client.delete(*keys)
+            client.close()
 
 
 def report(args, users, elapsed, approved):
@@ -205,7 +218,8 @@ def report(args, users, elapsed, approved):
     errors = [e for u in users for e in u.errors]
     total = sum(len(v) for v in samples.values())
     print(f"\n{args.users} reviewers, {args.seconds} s, gunicorn {args.workers} workers × {args.threads} threads, "
-          f"PostgreSQL, {args.decls:,} background declarations")
+          f"PostgreSQL, {args.decls:,} background declarations, "
+          f"{'Redis' if args.redis_url else 'database'} sessions")
     print(f"requests: {total:,} in {elapsed:.1f} s = {total / elapsed:.1f} requests/s; "
           f"records approved: {approved:,} ({approved / elapsed:.1f}/s); errors: {len(errors)}")
     every = [x for v in samples.values() for x in v]
@@ -228,6 +242,8 @@ def main():
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--decls", type=int, default=100_000, help="background declarations")
     parser.add_argument("--keep", action="store_true", help="keep the bench_load database")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
+                        help="sessions, limits and queue in Redis (empty: in the database)")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         parser.error("set DATABASE_URL=postgresql://… (the load run is for PostgreSQL)")
