@@ -8,7 +8,6 @@ It also runs background jobs in worker threads of this process (no Redis needed)
 """
 
 import argparse
-import logging
 import os
 import sys
 
@@ -21,19 +20,28 @@ from backoffice.extensions import db
 
 def prepare_database(app, demo=True):
     """Apply the migrations, then load demo data if the database holds no organisation."""
-    from backoffice.models import Org
+    from backoffice.database import SEED_LOCK, advisory_lock
 
     with app.app_context():
-        upgrade()
-        if db.session.scalar(select(func.count()).select_from(Org)) == 0:
-            from seed.demo import load_demo, load_reference
+        upgrade()  # serialised across processes by migrations/env.py
+        # Two starts on one empty PostgreSQL: the second waits, then finds the data.
+        with advisory_lock(db.engine, SEED_LOCK):
+            _seed_if_empty(demo)
 
-            if demo:
-                print("首次启动：正在载入演示数据（河南省行政区划、演示单位与账号）…", flush=True)
-                load_demo()
-            else:
-                load_reference()
-                db.session.commit()
+
+def _seed_if_empty(demo):
+    from backoffice.models import Org
+
+    if db.session.scalar(select(func.count()).select_from(Org)) == 0:
+        from seed.demo import load_demo, load_reference
+
+        if demo:
+            print("首次启动：正在载入演示数据（河南省行政区划、演示单位与账号）…", flush=True)
+            load_demo()
+        else:
+            load_reference()
+            db.session.commit()
+    db.session.rollback()  # end the read of the check; the lock is released next
 
 
 def print_accounts(app, url):
@@ -58,8 +66,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", "8")))
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app()
+    app = create_app()  # configures logging (LOG_FORMAT, LOG_LEVEL)
     prepare_database(app, demo=not args.no_demo)
     if not app.config.get("JOBS_IMMEDIATE"):
         # The embedded start runs its own worker threads (jobs survive a restart: the
@@ -67,11 +74,13 @@ def main(argv=None):
         from backoffice.jobs import queue_of
 
         queue_of(app).start_embedded(workers=app.config.get("JOB_WORKERS", 2))
-    print_accounts(app, f"http://{args.host}:{args.port}")
 
-    from waitress import serve
+    from waitress import create_server
 
-    serve(app, host=args.host, port=args.port, threads=args.threads)
+    # --port 0 takes a free port; the line below names the one actually bound.
+    server = create_server(app, host=args.host, port=args.port, threads=args.threads)
+    print_accounts(app, f"http://{args.host}:{server.effective_port}")
+    server.run()
 
 
 if __name__ == "__main__":

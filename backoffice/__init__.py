@@ -19,7 +19,8 @@ ALLOWED_BEFORE_PASSWORD_CHANGE = {"auth.change_password", "auth.logout", "auth.c
 
 
 def _configure_engine(engine):
-    """SQLite: real transactions (savepoints work), foreign keys enforced, WAL."""
+    """SQLite: real transactions (savepoints work), foreign keys enforced, WAL, writers
+    that queue (see ``database.sqlite_begin_statement``)."""
     if engine.dialect.name != "sqlite":
         return
     from sqlalchemy import event
@@ -34,9 +35,9 @@ def _configure_engine(engine):
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MB page cache: bulk review updates many indexes
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _begin(connection):
-        connection.exec_driver_sql("BEGIN")
+    from .database import configure_sqlite_transactions
+
+    configure_sqlite_transactions(engine)
 
 
 def create_app(config=None, **overrides):
@@ -54,6 +55,12 @@ def create_app(config=None, **overrides):
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
 
+    from .database import engine_options
+    from .observability import configure_logging, init_request_logging
+
+    configure_logging(app)
+    if not app.config.get("SQLALCHEMY_ENGINE_OPTIONS"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     with app.app_context():
         _configure_engine(db.engine)
@@ -77,6 +84,7 @@ def create_app(config=None, **overrides):
     from .auth import bp as auth_bp
     from .web import register_blueprints
 
+    init_request_logging(app)
     app.register_blueprint(auth_bp)
     register_blueprints(app)
 

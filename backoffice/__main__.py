@@ -72,8 +72,7 @@ def main(argv=None):
     p.add_argument("--delete", action="store_true", help="remove the archived rows from the database afterwards")
     p.set_defaults(func=archive_audit)
     args = parser.parse_args(argv)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # create_app configures logging (LOG_FORMAT, LOG_LEVEL) like the app processes'.
     return args.func(args)
 
 

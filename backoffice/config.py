@@ -42,7 +42,7 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
 
     # Image captcha on the login page; only the test configuration turns it off.
-    CAPTCHA_ENABLED = True
+    CAPTCHA_ENABLED = _bool("CAPTCHA_ENABLED", default=True)  # off only for load tests
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
@@ -87,6 +87,14 @@ class Config:
 
     # Flask-Admin list pages
     FLASK_ADMIN_SWATCH = "flatly"
+
+    # Operations: logs (``text`` or ``json``), the per-request access line; PostgreSQL
+    # pool sizes come from DB_POOL_SIZE / DB_MAX_OVERFLOW / DB_POOL_TIMEOUT / DB_POOL_RECYCLE.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    ACCESS_LOG = _bool("ACCESS_LOG", default=True)
+    # Several installations (or test runs) on one Redis keep their limits apart.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "")
 
 
 class TestConfig(Config):

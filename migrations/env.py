@@ -2,18 +2,20 @@ import logging
 from logging.config import fileConfig
 
 from flask import current_app
+from sqlalchemy import text
 
 from alembic import context
+from backoffice.database import MIGRATION_LOCK
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-# Keep the application's loggers: a plain fileConfig would disable every logger that
-# already exists (mail failures, for one, would then go unrecorded).
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# The application configures logging (create_app: format with time, level, request id);
+# alembic.ini's logging section applies only when nothing did, so an upgrade never
+# resets the root logger's level or format, nor disables the application's loggers.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
@@ -103,14 +105,28 @@ def run_migrations_online():
             # Batch migrations recreate tables; SQLite checks foreign keys only outside
             # a transaction, so switch them off on the raw connection first.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        locked = connection.dialect.name == "postgresql"
+        if locked:
+            # Two upgrades at once (two hosts starting, a deploy and a run.py): the
+            # second waits here, then finds the schema at head and has nothing to do.
+            # A session lock, committed at once so that Alembic opens its own
+            # transaction; it is released below, or with the connection.
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if locked:
+                connection.rollback()
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+                connection.commit()
 
 
 if context.is_offline_mode():
