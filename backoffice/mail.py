@@ -6,6 +6,7 @@ logged instead of sent; tests read ``outbox()``.
 """
 
 import logging
+import threading
 
 from flask import current_app
 from flask_mail import Message
@@ -34,5 +35,47 @@ def send(recipients, subject, body):
 
 
 def outbox():
-    """Messages recorded instead of sent (demo and tests)."""
+    """Messages recorded instead of sent (demo and tests), once the enqueued ones are out."""
+    drain()
     return current_app.extensions.setdefault("backoffice_outbox", [])
+
+
+# Messages handed to enqueue() and not yet sent (tests wait for them with drain()).
+_pending = []
+_pending_lock = threading.Lock()
+
+
+def enqueue(recipients, subject, body):
+    """Send one message after the request, so that the response time never depends on
+    whether a message goes out. Never raises to the caller.
+
+    A short-lived thread for now; the job queue takes the same signature.
+    """
+    try:
+        app = current_app._get_current_object()
+
+        def run():
+            try:
+                with app.app_context():
+                    send(recipients, subject, body)
+            finally:
+                with _pending_lock:
+                    if thread in _pending:
+                        _pending.remove(thread)
+
+        thread = threading.Thread(target=run, name="mail-enqueue", daemon=True)
+        with _pending_lock:
+            _pending.append(thread)
+        thread.start()
+        return True
+    except Exception:  # noqa: BLE001 - a mail failure must never reach the user
+        log.exception("could not enqueue mail to %s: %s", recipients, subject)
+        return False
+
+
+def drain(timeout=10):
+    """Wait until the enqueued messages are handed over (tests, shutdown)."""
+    with _pending_lock:
+        threads = list(_pending)
+    for thread in threads:
+        thread.join(timeout)

@@ -29,6 +29,7 @@ from .core import (  # noqa: F401
     now,
 )
 from .portal import *  # noqa: E402,F401,F403
+from .security import *  # noqa: E402,F401,F403
 from .records import (  # noqa: F401
     DECLARATION_SOURCES,
     DECLARATION_STATUSES,
