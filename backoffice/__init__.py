@@ -2,6 +2,7 @@
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 from flask import Flask, redirect, render_template, url_for
@@ -16,6 +17,10 @@ from .extensions import mail as mail_ext  # ``mail`` would be shadowed by backof
 log = logging.getLogger(__name__)
 
 ALLOWED_BEFORE_PASSWORD_CHANGE = {"auth.change_password", "auth.logout", "auth.captcha_image"}
+
+
+# Set ``SQLITE_WRITER.on = True`` in a background thread that reads then writes.
+SQLITE_WRITER = threading.local()
 
 
 def _configure_engine(engine):
@@ -36,7 +41,9 @@ def _configure_engine(engine):
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # Background writers take the write lock up front: a deferred transaction that
+        # read before another connection committed cannot write (SQLITE_BUSY_SNAPSHOT).
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if getattr(SQLITE_WRITER, "on", False) else "BEGIN")
 
 
 def create_app(config=None, **overrides):

@@ -105,6 +105,9 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
         row = db.session.execute(
             select(model.data, model.expiry).where(model.session_id == store_id)
         ).first()
+        # End the read here: the view starts its own transaction (on SQLite a transaction
+        # that read before another connection committed cannot write).
+        db.session.commit()
         if row is None or row.expiry <= datetime.utcnow():
             return None
         try:

@@ -99,6 +99,9 @@ def start_job(job_id):
 
 
 def _thread_main(app, job_id):
+    from .. import SQLITE_WRITER
+
+    SQLITE_WRITER.on = True  # its transactions read then write while requests commit sessions
     with app.app_context():
         try:
             run_job(job_id)
