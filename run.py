@@ -16,9 +16,20 @@ from sqlalchemy import func, select
 from backoffice import create_app
 from backoffice.extensions import db
 
+DEMO_REFUSED = (
+    "生产环境（BACKOFFICE_PRODUCTION=1）不载入演示数据：演示账号的密码是公开的。"
+    "已只载入参考数据（行政区划、基础数据、学时标准）；请用\n"
+    "    flask --app backoffice create-sysadmin\n"
+    "创建第一个系统管理员。"
+)
+
 
 def prepare_database(app, demo=True):
-    """Apply the migrations, then load demo data if the database holds no organisation."""
+    """Apply the migrations, then load demo data if the database holds no organisation.
+
+    A production start never loads demo data (its passwords are public): only the
+    reference data, and it says so.
+    """
     from backoffice.models import Org
 
     with app.app_context():
@@ -26,6 +37,9 @@ def prepare_database(app, demo=True):
         if db.session.scalar(select(func.count()).select_from(Org)) == 0:
             from seed.demo import load_demo, load_reference
 
+            if demo and app.config.get("PRODUCTION"):
+                print(DEMO_REFUSED, flush=True)
+                demo = False
             if demo:
                 print("首次启动：正在载入演示数据（河南省行政区划、演示单位与账号）…", flush=True)
                 load_demo()
@@ -57,7 +71,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app()
+    overrides = {}
+    from backoffice.config import Config
+
+    if not os.environ.get("PUBLIC_BASE_URL") and not Config.PRODUCTION:
+        # Development: links point at this server. Production refuses to start without it.
+        overrides["PUBLIC_BASE_URL"] = f"http://{args.host}:{args.port}"
+    try:
+        app = create_app(**overrides)
+    except RuntimeError as exc:
+        print(f"无法启动：{exc}", file=sys.stderr)
+        return 2
     prepare_database(app, demo=not args.no_demo)
     print_accounts(app, f"http://{args.host}:{args.port}")
 

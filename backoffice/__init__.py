@@ -84,6 +84,9 @@ def create_app(config=None, **overrides):
     from .web import register_blueprints
 
     app.register_blueprint(auth_bp)
+    from . import cli
+
+    cli.init_app(app)
     register_blueprints(app)
 
     from .views import register_views

@@ -223,11 +223,11 @@ def login():
 
 def _local_time(moment):
     """A server-local timestamp shown in Beijing time, e.g. 2026年11月29日 21:05。"""
-    from datetime import timezone
+    from datetime import UTC
 
     from flask_babel import format_datetime
 
-    return format_datetime(moment.astimezone(timezone.utc).replace(tzinfo=None), "yyyy年M月d日 HH:mm")
+    return format_datetime(moment.astimezone(UTC).replace(tzinfo=None), "yyyy年M月d日 HH:mm")
 
 
 safe_next = security.safe_next

@@ -24,7 +24,7 @@ import time
 from datetime import datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from limits import parse
 from limits.strategies import MovingWindowRateLimiter
@@ -233,7 +233,8 @@ def _strategy():
 def _keys(id_number):
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
     account_key = hashlib.sha256((id_number or "").strip().upper().encode()).hexdigest()[:32]
-    return (f"{prefix}login-fail-account", account_key), (f"{prefix}login-fail-ip", request.remote_addr or "-")
+    address = (request.remote_addr if has_request_context() else None) or "-"
+    return (f"{prefix}login-fail-account", account_key), (f"{prefix}login-fail-ip", address)
 
 
 def login_locked_until(id_number):
@@ -347,3 +348,35 @@ def _init_headers(app):
         x_xss_protection=False,
     )
     app.extensions["backoffice_talisman"] = talisman
+
+
+# --------------------------------------------------------------------------- downloads
+# Types a browser would run or render as a page: never sent with their own type.
+ACTIVE_TYPES = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
+                "text/javascript", "application/javascript")
+
+
+def safe_download_name(name, fallback="download"):
+    """A file name without path parts, control characters or quotes."""
+    name = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable() and c not in '"<>:|?*;')
+    name = name.strip(" .")[:120]
+    return name or fallback
+
+
+def send_upload(path, download_name, mimetype=None):
+    """An uploaded file, always as an attachment (never rendered inline), with a safe
+    name, nosniff and no caching; HTML/SVG and unknown types go as octet-stream."""
+    import mimetypes
+
+    from flask import send_file
+
+    name = safe_download_name(download_name, fallback=getattr(path, "name", None) or "download")
+    guessed = mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if guessed.split(";")[0].strip().lower() in ACTIVE_TYPES or guessed.startswith("text/"):
+        guessed = "application/octet-stream"
+    response = send_file(path, mimetype=guessed, as_attachment=True, download_name=name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

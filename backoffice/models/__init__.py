@@ -29,7 +29,6 @@ from .core import (  # noqa: F401
     now,
 )
 from .portal import *  # noqa: E402,F401,F403
-from .security import *  # noqa: E402,F401,F403
 from .records import (  # noqa: F401
     DECLARATION_SOURCES,
     DECLARATION_STATUSES,
@@ -46,4 +45,5 @@ from .records import (  # noqa: F401
 )
 from .review import *  # noqa: E402,F401,F403
 from .rules import *  # noqa: E402,F401,F403
+from .security import *  # noqa: E402,F401,F403
 from .training import *  # noqa: E402,F401,F403

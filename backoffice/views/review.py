@@ -10,7 +10,7 @@ import io
 import os
 from datetime import date
 
-from flask import Response, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
@@ -49,9 +49,9 @@ def _page():
 
 def _local(url, default):
     """Only same-site paths are followed (no open redirects)."""
-    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
-        return url
-    return default
+    from ..security import safe_next
+
+    return safe_next(url, default)
 
 
 def _cell(value):
@@ -362,7 +362,9 @@ class DeclarationTrailView(ScopedBaseView):
         path = os.path.realpath(os.path.join(folder, d.attachment))
         if not path.startswith(folder + os.sep) or not os.path.isfile(path):
             abort(404)
-        return send_file(path, as_attachment=True, download_name=d.attachment_name or os.path.basename(path))
+        from ..security import send_upload
+
+        return send_upload(path, d.attachment_name or os.path.basename(path))
 
 
 @waiting_item

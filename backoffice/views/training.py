@@ -367,8 +367,9 @@ def send_unit_plan_attachment(attachment_id):
         from flask import abort
 
         abort(404)
-    return send_file(path, mimetype=att.content_type or "application/octet-stream", as_attachment=True,
-                     download_name=att.original_name)
+    from ..security import send_upload
+
+    return send_upload(path, att.original_name)
 
 
 # --------------------------------------------------------------------------- classes

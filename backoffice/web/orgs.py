@@ -1,7 +1,7 @@
 """Public registration of organisations (单位 / 施教机构 / 行业主管部门 / 市、区（县）人社局)
 and the scoped downloads of their certificate scans."""
 
-from flask import Blueprint, abort, render_template, request, send_file, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -254,7 +254,9 @@ def _send(stored, download_name):
     path = accounts.upload_path(stored)
     if path is None:
         abort(404)
-    return send_file(path, as_attachment=False, download_name=download_name + path.suffix)
+    from ..security import send_upload
+
+    return send_upload(path, download_name + path.suffix)
 
 
 @bp.route("/org-files/<int:org_id>/license")

@@ -17,7 +17,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import login_required
@@ -53,7 +52,7 @@ from ..models import (
 )
 from ..permissions import current_scope
 from ..tree import subtree_clause
-from ..validators import IdNumber, id_birth_date, id_gender
+from ..validators import IdNumber, id_birth_date, id_gender, is_valid_id_number
 
 bp = Blueprint("person_portal", __name__)
 
@@ -122,11 +121,11 @@ def check_birth_and_gender(form):
     """Birth date and gender must agree with the ID number."""
     ok = True
     number = form.id_number.data or ""
-    birth = id_birth_date(number)
+    birth = id_birth_date(number) if is_valid_id_number(number) else None
     if form.birth_date.data and birth and form.birth_date.data != birth:
         form.birth_date.errors.append(f"出生日期与身份证号不一致（身份证号中的出生日期为 {birth:%Y-%m-%d}）")
         ok = False
-    if form.gender.data and len(number) == 18 and form.gender.data != id_gender(number):
+    if form.gender.data and is_valid_id_number(number) and form.gender.data != id_gender(number):
         form.gender.errors.append("性别与身份证号不一致")
         ok = False
     return ok
@@ -413,12 +412,5 @@ def declaration_attachment(declaration_id):
     if path is None:
         abort(404)
     ext = path.suffix.lstrip(".").lower()
-    inline = ext in ("jpg", "jpeg", "png", "gif", "bmp", "pdf")
-    response = send_file(
-        path, mimetype=ATTACHMENT_MIMETYPES.get(ext, "application/octet-stream"),
-        as_attachment=not inline, download_name=declaration.attachment_name or path.name,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
+    return security.send_upload(path, declaration.attachment_name or path.name,
+                                mimetype=ATTACHMENT_MIMETYPES.get(ext, "application/octet-stream"))
