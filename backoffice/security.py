@@ -80,10 +80,10 @@ def init_app(app):
 class DatabaseSessionInterface(ServerSideSessionInterface):
     """Flask-Session's SQL store, on the application's own database session.
 
-    Unlike the stock ``SqlAlchemySessionInterface`` it neither creates its table (the
-    migration does) nor commits a view's unfinished work: the response is built by then,
-    so whatever the view left uncommitted is rolled back first, as the request's
-    teardown would have done.
+    Unlike the stock ``SqlAlchemySessionInterface`` it does not create its table (the
+    migration does), and it does not commit objects a view changed but never flushed:
+    those are dropped first, as the request's teardown would have done. (Views commit
+    their work or roll it back themselves; the error handlers roll back.)
     """
 
     session_class = ServerSideSession
@@ -116,8 +116,13 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
             log.warning("unreadable session record dropped")
             return None
 
+    @staticmethod
+    def _drop_unflushed():
+        if db.session.new or db.session.dirty or db.session.deleted:
+            db.session.rollback()
+
     def _delete_session(self, store_id):
-        db.session.rollback()
+        self._drop_unflushed()
         db.session.execute(delete(self._model()).where(self._model().session_id == store_id))
         db.session.commit()
 
@@ -125,7 +130,7 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
         model = self._model()
         data = self.serializer.encode(session)
         expiry = datetime.utcnow() + session_lifetime
-        db.session.rollback()
+        self._drop_unflushed()
         done = db.session.execute(
             update(model).where(model.session_id == store_id).values(data=data, expiry=expiry)
         ).rowcount
@@ -315,6 +320,9 @@ CSP = {
     "default-src": "'self'",
     "script-src": "'self'",
     "style-src": "'self'",
+    # style="" attributes (layout only, they cannot run script) are still used by a few
+    # pages and by Bootstrap's widgets; <style> elements are not allowed.
+    "style-src-attr": "'unsafe-inline'",
     "img-src": ["'self'", "data:"],
     "font-src": ["'self'", "data:"],
     "object-src": "'none'",
