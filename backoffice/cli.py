@@ -4,6 +4,7 @@ import os
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 PASSWORD_ENV = "BACKOFFICE_SYSADMIN_PASSWORD"
 
@@ -24,6 +25,7 @@ def password_problem(password):
 @click.option("--phone", default="", help="phone number (optional)")
 @click.option("--password-from-env", is_flag=True,
               help=f"read the password from ${PASSWORD_ENV} instead of prompting (scripts)")
+@with_appcontext
 def create_sysadmin(id_number, name, email, phone, password_from_env):
     """Create a system administrator (the first one of a production installation).
 
