@@ -118,7 +118,12 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
 
     @staticmethod
     def _drop_unflushed():
-        if db.session.new or db.session.dirty or db.session.deleted:
+        """Leave the session clean before the session row is written: objects changed but
+        never flushed are dropped; a transaction that only read is ended (on SQLite a
+        transaction that read before another connection committed cannot write); flushed
+        and uncommitted work (none in a finished view) is committed with the row, as the
+        stock interface does."""
+        if not db.session.info.get(FLUSHED):
             db.session.rollback()
 
     def _delete_session(self, store_id):
@@ -144,7 +149,30 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
         db.session.execute(delete(self._model()).where(self._model().expiry <= datetime.utcnow()))
 
 
+FLUSHED = "backoffice_flushed"
+
+
+def _track_flushes():
+    """Mark a database session that holds flushed, uncommitted writes."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if getattr(_track_flushes, "done", False):
+        return
+    _track_flushes.done = True
+
+    @event.listens_for(Session, "after_flush")
+    def _flushed(session, context):
+        session.info[FLUSHED] = True
+
+    @event.listens_for(Session, "after_commit")
+    @event.listens_for(Session, "after_rollback")
+    def _ended(session):
+        session.info.pop(FLUSHED, None)
+
+
 def _session_interface(app):
+    _track_flushes()
     prefix = app.config.get("SESSION_KEY_PREFIX", "session:")
     url = app.config.get("SESSION_REDIS_URL") or app.config.get("REDIS_URL")
     if url:
