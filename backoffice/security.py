@@ -165,6 +165,11 @@ def _track_flushes():
     def _flushed(session, context):
         session.info[FLUSHED] = True
 
+    @event.listens_for(Session, "do_orm_execute")
+    def _written(state):
+        if state.is_insert or state.is_update or state.is_delete:
+            state.session.info[FLUSHED] = True
+
     @event.listens_for(Session, "after_commit")
     @event.listens_for(Session, "after_rollback")
     def _ended(session):

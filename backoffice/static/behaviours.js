@@ -16,7 +16,7 @@
   });
 
   document.addEventListener("click", function (event) {
-    var el = event.target.closest ? event.target.closest("[data-confirm]:not(form), [data-admin-action], [data-check-all], a[href^='javascript:']") : null;
+    var el = event.target.closest ? event.target.closest("[data-confirm]:not(form), [data-admin-action], [data-check-all]") : null;
     if (!el) { return; }
     if (el.hasAttribute("data-check-all")) {
       document.querySelectorAll(el.getAttribute("data-check-all")).forEach(function (box) { box.checked = el.checked; });
@@ -36,11 +36,15 @@
         var field = el.form.elements[el.getAttribute("data-set-field")];
         if (field) { field.value = el.getAttribute("data-set-value"); }
       }
-      return;
     }
-    // href="javascript:void(0)" of menus: never navigate (the policy would refuse it)
-    event.preventDefault();
   });
+
+  // href="javascript:void(0)" of Flask-Admin's menus: never followed (the policy refuses
+  // javascript: URLs); stopped before any other handler runs.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href^='javascript:']") : null;
+    if (link) { event.preventDefault(); }
+  }, true);
 
   document.addEventListener("change", function (event) {
     var el = event.target;
