@@ -93,7 +93,12 @@ def check_captcha(answer):
     return secrets.compare_digest((answer or "").strip().upper(), expected)
 
 
+def _captcha_limit():
+    return current_app.config.get("CAPTCHA_RATE_LIMIT", "60 per minute")
+
+
 @bp.route("/captcha.png")
+@limiter.limit(_captcha_limit)
 def captcha_image():
     from captcha.image import ImageCaptcha
 

@@ -306,6 +306,20 @@ def test_every_redirect_bypass_stays_on_site_after_sign_in(app, ctx):
         assert "evil" not in location and "javascript" not in location.lower(), (target, location)
 
 
+def test_review_next_and_training_back_stay_on_site(app, ctx):
+    county = sign_in(app.test_client(), "county")
+    for target in ("//evil.example/", "/\\evil.example", "https://evil.example/", "/%09/evil.example"):
+        response = county.post("/admin/review/batch", {"op": "approve", "next": target}, form_url="/admin/review/")
+        location = response.headers.get("Location", "")
+        assert response.status_code == 302 and "evil" not in location, location
+    province = sign_in(app.test_client(), "province")
+    for target in ("//evil.example/", "/\\evil.example", "javascript:alert(1)"):
+        response = province.post("/admin/plan_review/act", {"back": target, "decision": "approve"},
+                                  form_url="/admin/plan_review/")
+        location = response.headers.get("Location", "")
+        assert response.status_code in (302, 400) and "evil" not in location and "javascript" not in location
+
+
 # --------------------------------------------------------------------------- 4. PUBLIC_BASE_URL
 EVIL = "http://evil.example"
 
