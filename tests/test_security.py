@@ -488,22 +488,18 @@ def test_uploaded_files_are_always_attachments(app, ctx, tmp_path):
 def test_a_declaration_attachment_downloads_as_attachment(app, ctx):
     from backoffice.models import Declaration
 
-    from .test_person_declarations import PNG, post_declaration
+    from .test_person_declarations import PNG, conference_form, post_declaration
 
+    zhang = person_named("张伟")
     me = sign_in(app.test_client(), "person")
-    forms = me.get("/admin/my/declare/").get_data(as_text=True)
-    assert forms
-    record = db.session.scalar(select(Declaration).where(Declaration.attachment.is_not(None)).limit(1))
-    if record is None:
-        pytest.skip("no declaration with an attachment in the demo data")
-    assert PNG and post_declaration
-    owner = Browser(app.test_client())
-    from .conftest import sign_in as _sign_in
-
-    owner = _sign_in(app.test_client(), record.person.account.memberships[0]) if record.person.account else me
-    response = owner.get(f"/declarations/{record.id}/attachment")
-    if response.status_code == 200:
-        assert response.headers["Content-Disposition"].startswith("attachment")
-        assert response.headers["X-Content-Type-Options"] == "nosniff"
-    other = sign_in(app.test_client(), "unit2")
-    assert other.get(f"/declarations/{record.id}/attachment").status_code == 404
+    response = post_declaration(me, conference_form(), file=("<b>扫描件</b>.png", PNG))
+    assert response.status_code == 302
+    record = db.session.scalar(select(Declaration).where(Declaration.person_id == zhang.id,
+                                                         Declaration.attachment.is_not(None))
+                               .order_by(Declaration.id.desc()).limit(1))
+    response = me.get(f"/declarations/{record.id}/attachment")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert "<" not in response.headers["Content-Disposition"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert sign_in(app.test_client(), "unit2").get(f"/declarations/{record.id}/attachment").status_code == 404
