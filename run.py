@@ -17,6 +17,13 @@ from sqlalchemy import func, select
 from backoffice import create_app
 from backoffice.extensions import db
 
+DEMO_REFUSED = (
+    "生产环境（BACKOFFICE_PRODUCTION=1）不载入演示数据：演示账号的密码是公开的。"
+    "已只载入参考数据（行政区划、基础数据、学时标准）；请用\n"
+    "    flask --app backoffice create-sysadmin\n"
+    "创建第一个系统管理员。"
+)
+
 
 def prepare_database(app, demo=True):
     """Apply the migrations, then load demo data if the database holds no organisation."""
@@ -26,15 +33,20 @@ def prepare_database(app, demo=True):
         upgrade()  # serialised across processes by migrations/env.py
         # Two starts on one empty PostgreSQL: the second waits, then finds the data.
         with advisory_lock(db.engine, SEED_LOCK):
-            _seed_if_empty(demo)
+            _seed_if_empty(demo, production=bool(app.config.get("PRODUCTION")))
 
 
-def _seed_if_empty(demo):
+def _seed_if_empty(demo, production=False):
+    """A production start never loads demo data (its passwords are public): only the
+    reference data, and it says so."""
     from backoffice.models import Org
 
     if db.session.scalar(select(func.count()).select_from(Org)) == 0:
         from seed.demo import load_demo, load_reference
 
+        if demo and production:
+            print(DEMO_REFUSED, flush=True)
+            demo = False
         if demo:
             print("首次启动：正在载入演示数据（河南省行政区划、演示单位与账号）…", flush=True)
             load_demo()
@@ -66,7 +78,18 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", "8")))
     args = parser.parse_args(argv)
 
-    app = create_app()  # configures logging (LOG_FORMAT, LOG_LEVEL)
+    overrides = {}
+    from backoffice.config import Config
+
+    if not os.environ.get("PUBLIC_BASE_URL") and not Config.PRODUCTION:
+        # Development: links point at this server (the bound port is set below).
+        # Production refuses to start without PUBLIC_BASE_URL.
+        overrides["PUBLIC_BASE_URL"] = f"http://{args.host}:{args.port}"
+    try:
+        app = create_app(**overrides)  # configures logging (LOG_FORMAT, LOG_LEVEL)
+    except RuntimeError as exc:
+        print(f"无法启动：{exc}", file=sys.stderr)
+        return 2
     prepare_database(app, demo=not args.no_demo)
     if not app.config.get("JOBS_IMMEDIATE"):
         # The embedded start runs its own worker threads (jobs survive a restart: the
@@ -79,7 +102,10 @@ def main(argv=None):
 
     # --port 0 takes a free port; the line below names the one actually bound.
     server = create_server(app, host=args.host, port=args.port, threads=args.threads)
-    print_accounts(app, f"http://{args.host}:{server.effective_port}")
+    url = f"http://{args.host}:{server.effective_port}"
+    if "PUBLIC_BASE_URL" in overrides:
+        app.config["PUBLIC_BASE_URL"] = url
+    print_accounts(app, url)
     server.run()
 
 

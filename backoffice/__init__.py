@@ -52,6 +52,10 @@ def create_app(config=None, **overrides):
     if app.config.get("PRODUCTION") and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
         raise RuntimeError("生产环境必须通过 SECRET_KEY 环境变量设置密钥 (production needs SECRET_KEY)")
 
+    from . import security
+
+    security.configure(app)
+
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
 
@@ -73,6 +77,7 @@ def create_app(config=None, **overrides):
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "warning"
+    security.init_app(app)  # sessions, proxies, headers
 
     from . import models  # noqa: F401  (register the tables)
     from .jobs import init_app as init_jobs
@@ -86,6 +91,9 @@ def create_app(config=None, **overrides):
 
     init_request_logging(app)
     app.register_blueprint(auth_bp)
+    from . import cli
+
+    cli.init_app(app)
     register_blueprints(app)
 
     from .views import register_views
@@ -99,6 +107,7 @@ def create_app(config=None, **overrides):
         translations_path=str(Path(__file__).parent / "translations"),
         theme=Bootstrap4Theme(swatch="flatly", base_template="admin/app_base.html", fluid=True),
         index_view=HomeView(name="首页", url="/admin", template="admin/home.html"),
+        csp_nonce_generator=app.jinja_env.globals["csp_nonce"],
     )
     register_views(admin)
     app.extensions["backoffice_admin"] = admin

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import and_, exists, func, or_, select, update
 
-from . import audit, tree
+from . import audit, security, tree
 from . import storage as file_storage
 from .extensions import db
 from .mail import enqueue as send_mail
@@ -404,6 +404,8 @@ def set_membership_status(scope, ids, status, actor=None):
             update(Membership).where(Membership.id.in_(c_ids)).values(status=status)
             .execution_options(synchronize_session=False)
         )
+        if status == "disabled":
+            security.end_sessions_of(select(Membership.account_id).where(Membership.id.in_(c_ids)))
     db.session.commit()
     db.session.expire_all()
     return len(changed), refused
@@ -460,6 +462,7 @@ def reset_passwords(scope, membership_ids, mode, actor=None):
         db.session.execute(update(Account), params)
     else:
         raise AccountError("无效的重置方式")
+    security.end_sessions_of(select(Account.id).where(Account.id.in_(account_ids)))
     audit.record_many(
         "reset_password", "account", select(Account.id).where(Account.id.in_(account_ids)),
         after={"mode": mode, "must_change_password": True}, actor=actor,
@@ -530,6 +533,7 @@ def remove_org_admin(membership, actor):
         raise AccountError("不能移除超级管理员，请先移交超级管理员")
     before = membership.status
     membership.status = "removed"
+    security.end_sessions_of(select(Account.id).where(Account.id == membership.account_id))
     audit.record("remove_admin", "membership", membership.id, before={"status": before}, after={"status": "removed"},
                  actor=actor)
     db.session.commit()
@@ -657,6 +661,9 @@ def set_department_status(scope, ids, status, actor):
                   Org.status != status)
     audit.record_many("disable" if status == "disabled" else "enable", "org", select(Org.id).where(target),
                       after={"status": status}, actor=actor)
+    if status == "disabled":
+        security.end_sessions_of(
+            select(Membership.account_id).where(Membership.org_id.in_(select(Org.id).where(target))))
     result = db.session.execute(
         update(Org).where(target).values(status=status).execution_options(synchronize_session=False)
     )

@@ -2,6 +2,7 @@
 
 import secrets
 import string
+import time
 
 from flask import (
     Blueprint,
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from . import audit
+from . import audit, security
 from .extensions import db, limiter, login_manager
 from .models import Account, Membership, Org, now
 from .validators import IdNumber
@@ -47,6 +48,7 @@ MSG_BAD_ORG_CODE = "组织机构代码与账号不匹配"
 MSG_REJECTED = "此账号的注册申请未通过审核"
 MSG_DISABLED = "此账号已被停用，请联系管理员"
 MSG_ORG_CODE_REQUIRED = "请输入组织机构代码"
+MSG_LOCKED = "密码错误次数过多，为保护账户安全，请于 {until} 后再试"
 
 CAPTCHA_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "0O1IL")
 
@@ -59,25 +61,44 @@ def load_user(membership_id):
         return None
     if membership is None or membership.status != "active":
         return None
+    # A disabled organisation closes its members' sessions, as it refuses their sign-in.
+    if membership.org is not None and membership.org.status == "disabled":
+        return None
+    # Password changed, roles disabled or removed since sign-in, or past the lifetime.
+    if not security.session_is_current(membership.account):
+        return None
     return membership
 
 
 # --------------------------------------------------------------------------- captcha
+# The answer lives only in the server-side session (the browser holds an opaque id),
+# is consumed by the first check and expires after CAPTCHA_MAX_AGE seconds.
 def new_captcha():
     text = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
     session["captcha"] = text
+    session["captcha_at"] = time.time()
     return text
 
 
 def check_captcha(answer):
-    """Single use: the stored answer is consumed by every check."""
+    """Single use: the stored answer is consumed by every check, right or wrong."""
     if not current_app.config.get("CAPTCHA_ENABLED", True):
         return True
     expected = session.pop("captcha", None)
-    return bool(expected) and (answer or "").strip().upper() == expected
+    issued = session.pop("captcha_at", None)
+    if not expected or not isinstance(issued, (int, float)):
+        return False
+    if time.time() - issued > current_app.config.get("CAPTCHA_MAX_AGE", 300):
+        return False
+    return secrets.compare_digest((answer or "").strip().upper(), expected)
+
+
+def _captcha_limit():
+    return current_app.config.get("CAPTCHA_RATE_LIMIT", "60 per minute")
 
 
 @bp.route("/captcha.png")
+@limiter.limit(_captcha_limit)
 def captcha_image():
     from captcha.image import ImageCaptcha
 
@@ -162,7 +183,13 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        if not check_captcha(form.captcha.data):
+        locked_until = security.login_locked_until(form.id_number.data)
+        if locked_until is not None:
+            # Whatever captcha is sent: the account (or this address) waits.
+            check_captcha(form.captcha.data)
+            error = MSG_LOCKED.format(until=_local_time(locked_until))
+            form.id_number.errors.append(error)
+        elif not check_captcha(form.captcha.data):
             form.captcha.errors.append(MSG_BAD_CAPTCHA)
             error = MSG_BAD_CAPTCHA
         else:
@@ -171,17 +198,20 @@ def login():
             )
             if membership is None:
                 field, error = problem
+                if field == "password" or error == MSG_NO_ACCOUNT:
+                    security.record_login_failure(form.id_number.data)
                 getattr(form, field).errors.append(error)
             else:
+                security.clear_login_failures(form.id_number.data)
+                security.start_signed_in_session(membership.account)
                 login_user(membership)
-                session.pop("captcha", None)
                 membership.account.last_login_at = now()
                 audit.record("login", "membership", membership.id, actor=membership)
                 db.session.commit()
                 if membership.account.must_change_password:
                     flash("您的密码已被重置，请先修改密码", "warning")
                     return redirect(url_for("auth.change_password"))
-                return redirect(_safe_next(request.args.get("next")) or url_for("admin.index"))
+                return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
     elif request.method == "POST":
         # Wrong captcha is reported first, as the seeds' page does.
         if not check_captcha(form.captcha.data):
@@ -196,15 +226,22 @@ def login():
     )
 
 
-def _safe_next(target):
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+def _local_time(moment):
+    """A server-local timestamp shown in Beijing time, e.g. 2026年11月29日 21:05。"""
+    from datetime import UTC
+
+    from flask_babel import format_datetime
+
+    return format_datetime(moment.astimezone(UTC).replace(tzinfo=None), "yyyy年M月d日 HH:mm")
+
+
+safe_next = security.safe_next
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     logout_user()
+    security.end_session()  # the stored session is deleted: a copied cookie opens nothing
     flash("您已安全退出", "info")
     return redirect(url_for("auth.login"))
 
@@ -224,6 +261,7 @@ def change_password():
             account.must_change_password = False
             audit.record("change_password", "account", account.id)
             db.session.commit()
+            security.remember_generation(account)  # other sessions of the account end
             flash("密码修改成功", "success")
             return redirect(url_for("admin.index"))
     return render_template("auth/change_password.html", form=form, forced=account.must_change_password)

@@ -197,6 +197,30 @@ def current_status(cert, actor=None):
     return cert.status
 
 
+def public_status(cert):
+    """'valid' or 'revoked' without writing anything (the public query and GETs read only):
+    a certificate whose years no longer stand is shown as revoked; the revocation itself
+    is written by the next issue or print (a POST)."""
+    if cert.status == "valid" and stale_reason(cert) is not None:
+        return "revoked"
+    return cert.status
+
+
+def existing(person, year_from, year_to=None):
+    """The valid certificate already issued to ``person`` for exactly these years, if it
+    still stands; never issues one (what a GET may show)."""
+    from .models import Certificate
+
+    year_to = year_from if year_to is None else year_to
+    cert = db.session.scalar(
+        select(Certificate).where(Certificate.person_id == person.id, Certificate.year_from == year_from,
+                                  Certificate.year_to == year_to, Certificate.status == "valid").limit(1)
+    )
+    if cert is None or public_status(cert) != "valid":
+        return None
+    return cert
+
+
 def _revoke_changed_years(person, years, actor=None):
     """Revoke frozen year results whose approved hours changed, and the certificates
     that cover those years."""

@@ -67,7 +67,9 @@ class Config:
     IMPORT_STASH_RETENTION_HOURS = int(os.environ.get("IMPORT_STASH_RETENTION_HOURS", "24"))
     JOB_ROW_RETENTION_DAYS = int(os.environ.get("JOB_ROW_RETENTION_DAYS", "30"))
 
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Shared storage of the rate limits and failed sign-ins: RATELIMIT_STORAGE_URI if
+    # given, else REDIS_URL, else memory (one process only).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
 
@@ -84,6 +86,18 @@ class Config:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+
+    # Security (backoffice/security.py). Sessions live on the server: the application
+    # database by default, Redis when REDIS_URL is set.
+    REDIS_URL = os.environ.get("REDIS_URL")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    SESSION_MAX_HOURS = float(os.environ.get("SESSION_MAX_HOURS", "12"))
+    SESSION_KEY_PREFIX = os.environ.get("SESSION_KEY_PREFIX", "session:")
+    LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT", "5 per 15 minutes")
+    LOGIN_IP_FAILURE_LIMIT = os.environ.get("LOGIN_IP_FAILURE_LIMIT", "30 per 15 minutes")
+    CAPTCHA_MAX_AGE = 300  # seconds
 
     # Flask-Admin list pages
     FLASK_ADMIN_SWATCH = "flatly"
@@ -104,3 +118,8 @@ class TestConfig(Config):
     MAIL_SUPPRESS_SEND = True
     PRODUCTION = False
     JOBS_IMMEDIATE = True  # jobs run in-process at the commit that enqueues them
+    PUBLIC_BASE_URL = "http://jxjy.test"
+    REDIS_URL = None
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Every test client comes from 127.0.0.1: the per-account limit is what tests prove.
+    LOGIN_IP_FAILURE_LIMIT = "10000 per 15 minutes"

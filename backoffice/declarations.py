@@ -106,22 +106,17 @@ def attachment_key(value):
         return None
 
 
-def send_attachment(declaration, *, inline_types=("jpg", "jpeg", "png", "gif", "bmp", "pdf"), as_attachment=None):
-    """The download response of a declaration's attachment (404 when missing).
-    Call only with a declaration fetched through the permission layer."""
+def send_attachment(declaration):
+    """The download of a declaration's attachment (404 when missing), always as an
+    attachment. Call only with a declaration fetched through the permission layer."""
     from flask import abort
 
     key = attachment_key(declaration.attachment)
     if key is None:
         abort(404)
     ext = key.rsplit(".", 1)[-1].lower() if "." in key.rsplit("/", 1)[-1] else ""
-    if as_attachment is None:
-        as_attachment = ext not in inline_types
-    response = file_storage.send(key, mimetype=ATTACHMENT_MIMETYPES.get(ext, "application/octet-stream"),
-                                 download_name=declaration.attachment_name or key.rsplit("/", 1)[-1],
-                                 as_attachment=as_attachment)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return file_storage.send(key, mimetype=ATTACHMENT_MIMETYPES.get(ext, "application/octet-stream"),
+                             download_name=declaration.attachment_name or key.rsplit("/", 1)[-1])
 
 
 def remove_attachment_file(name):

@@ -255,15 +255,16 @@ def url(key, expires=300):
     return get().url(key, expires)
 
 
-def send(key, *, mimetype=None, download_name=None, as_attachment=True):
-    """A download response for ``key`` (404 when missing). Only after a scoped lookup."""
-    from flask import abort, send_file
+def send(key, *, mimetype=None, download_name=None):
+    """A download of ``key`` (404 when missing), only after a scoped lookup: always an
+    attachment with a safe name and nosniff, never rendered inline
+    (``security.send_upload``)."""
+    from flask import abort
+
+    from .security import send_upload
 
     try:
         stream = get().open(key)
     except (FileMissing, ValueError):
         abort(404)
-    response = send_file(stream, mimetype=mimetype or "application/octet-stream", as_attachment=as_attachment,
-                         download_name=download_name or key.rsplit("/", 1)[-1])
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_upload(stream, download_name or key.rsplit("/", 1)[-1], mimetype=mimetype)

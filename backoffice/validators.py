@@ -25,14 +25,23 @@ def id_check_char(first17):
 
 def id_birth_date(id_number):
     """The birth date encoded in an 18-character ID number, or None."""
+    if not isinstance(id_number, str) or len(id_number) < 14 or not _digits(id_number[6:14]):
+        return None
     try:
         return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     except (ValueError, IndexError):
         return None
 
 
+def _digits(value):
+    """ASCII digits only (``str.isdigit`` accepts '²' and other digits ``int`` refuses)."""
+    return value.isascii() and value.isdigit()
+
+
 def id_gender(id_number):
-    """'male' or 'female' from the 17th digit (odd = male)."""
+    """'male' or 'female' from the 17th digit (odd = male); None when there is none."""
+    if not isinstance(id_number, str) or len(id_number) < 17 or not _digits(id_number[16]):
+        return None
     return "male" if int(id_number[16]) % 2 else "female"
 
 
@@ -41,7 +50,7 @@ def is_valid_id_number(value):
         return False
     value = value.upper()
     first17 = value[:17]
-    if not first17.isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not _digits(first17) or not (_digits(value[17]) or value[17] == "X"):
         return False
     birth = id_birth_date(value)
     if birth is None or birth.year < 1900 or birth > date.today():
@@ -65,7 +74,7 @@ def is_valid_credit_code(value):
     if any(c not in CREDIT_ALPHABET for c in value):
         return False
     # Positions 3–8 are the administrative division code: digits only.
-    if not value[2:8].isdigit():
+    if not _digits(value[2:8]):
         return False
     return credit_check_char(value[:17]) == value[17]
 

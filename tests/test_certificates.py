@@ -87,7 +87,7 @@ def local(url):
 # --------------------------------------------------------------------------- the person
 def test_person_prints_a_passed_year(app, ctx, tmp_path):
     browser = sign_in(app.test_client(), "person")
-    reader = read_pdf(browser.get(f"/certificates/my/{PASSED}.pdf"))
+    reader = read_pdf(browser.post(f"/certificates/my/{PASSED}.pdf", form_url="/admin/my/completion/"))
     assert len(reader.pages) == 1
     text = text_of(reader)
     assert "张伟" in text
@@ -101,7 +101,7 @@ def test_person_prints_a_passed_year(app, ctx, tmp_path):
         assert font["/BaseFont"].endswith("NotoSerifSC-Subset")
 
     # the certificate is fixed: printing again shows the same one
-    again = text_of(read_pdf(browser.get(f"/certificates/my/{PASSED}.pdf")))
+    again = text_of(read_pdf(browser.post(f"/certificates/my/{PASSED}.pdf", form_url="/admin/my/completion/")))
     assert numbers_in(again) == [number]
     zhang = person_named("张伟")
     certs = db.session.scalars(select(Certificate).where(Certificate.person_id == zhang.id)).all()
@@ -113,7 +113,7 @@ def test_person_prints_a_passed_year(app, ctx, tmp_path):
     # pdftoppm renders it (the PNG is looked at by hand, see the report)
     if shutil.which("pdftoppm"):
         target = tmp_path / "page"
-        (tmp_path / "c.pdf").write_bytes(browser.get(f"/certificates/my/{PASSED}.pdf").data)
+        (tmp_path / "c.pdf").write_bytes(browser.post(f"/certificates/my/{PASSED}.pdf", form_url="/admin/my/completion/").data)
         subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(tmp_path / "c.pdf"), str(target)],
                        check=True)
         png = next(tmp_path.glob("page*.png"))
@@ -126,13 +126,13 @@ def test_rare_characters_of_a_name_print(app, ctx):
     db.session.commit()
     assert pdf.missing_glyphs(zhang.name) == set()
     browser = sign_in(app.test_client(), "person")
-    text = text_of(read_pdf(browser.get(f"/certificates/my/{PASSED}.pdf")))
+    text = text_of(read_pdf(browser.post(f"/certificates/my/{PASSED}.pdf", form_url="/admin/my/completion/")))
     assert "朱镕喆堃玥" in text
 
 
 def test_qr_code_leads_to_the_query_page_that_confirms(app, ctx):
     browser = sign_in(app.test_client(), "person")
-    reader = read_pdf(browser.get(f"/certificates/my/{PASSED}.pdf"))
+    reader = read_pdf(browser.post(f"/certificates/my/{PASSED}.pdf", form_url="/admin/my/completion/"))
     cert = db.session.scalar(select(Certificate).where(Certificate.person_id == person_named("张伟").id))
     [url] = qr_urls(reader.pages[0])
     assert url.endswith(f"/certificates/query?number={cert.number}&code={cert.verify_code}")
@@ -169,7 +169,7 @@ def test_query_by_number_and_by_person(app, ctx):
 
 def test_a_changed_year_revokes_the_certificate(app, ctx):
     browser = sign_in(app.test_client(), "person")
-    read_pdf(browser.get(f"/certificates/my/{PASSED}.pdf"))
+    read_pdf(browser.post(f"/certificates/my/{PASSED}.pdf", form_url="/admin/my/completion/"))
     zhang = person_named("张伟")
     old = db.session.scalar(select(Certificate).where(Certificate.person_id == zhang.id))
     old_url = f"/certificates/query?number={old.number}&code={old.verify_code}"
@@ -183,13 +183,15 @@ def test_a_changed_year_revokes_the_certificate(app, ctx):
     page = app.test_client().get(old_url).get_data(as_text=True)
     assert "已作废" in page and 'id="result-state">有效' not in page
     db.session.expire_all()
-    assert db.session.get(Certificate, old.id).status == "revoked"
+    # the public query reads only: the revocation is written by the next print (a POST)
+    assert db.session.get(Certificate, old.id).status == "valid"
 
-    text = text_of(read_pdf(browser.get(f"/certificates/my/{PASSED}.pdf")))
+    text = text_of(read_pdf(browser.post(f"/certificates/my/{PASSED}.pdf", form_url="/admin/my/completion/")))
     [number] = numbers_in(text)
     assert number != old.number, text
     assert "专业科目70学时" in flat(text) and "共计100学时" in flat(text)
     new = db.session.scalar(select(Certificate).where(Certificate.number == number))
+    assert db.session.get(Certificate, old.id).status == "revoked"
     assert "有效" in app.test_client().get(
         f"/certificates/query?number={new.number}&code={new.verify_code}").get_data(as_text=True)
     assert "已作废" in app.test_client().get(old_url).get_data(as_text=True)
@@ -204,7 +206,7 @@ def test_hours_falling_below_the_standard_revoke_without_reissue(app, ctx):
     record.status = "draft"  # sent back
     db.session.commit()
     browser = sign_in(app.test_client(), "person")
-    response = browser.get(f"/certificates/my/{PASSED}.pdf")
+    response = browser.post(f"/certificates/my/{PASSED}.pdf", form_url="/admin/my/completion/")
     assert response.status_code == 404
     assert "未认定通过" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -228,7 +230,7 @@ def test_a_later_standards_edit_never_changes_an_issued_certificate(app, ctx):
 
 def test_year_not_passed_is_refused(app, ctx):
     browser = sign_in(app.test_client(), "person")
-    response = browser.get(f"/certificates/my/{YEAR}.pdf")
+    response = browser.post(f"/certificates/my/{YEAR}.pdf", form_url="/admin/my/completion/")
     assert response.status_code == 404
     assert f"{YEAR} 年度未认定通过，不能打印证书" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
@@ -236,16 +238,16 @@ def test_year_not_passed_is_refused(app, ctx):
 
 def test_merged_printing(app, ctx):
     browser = sign_in(app.test_client(), "person")
-    reader = read_pdf(browser.get(f"/certificates/my/merged.pdf?start={YEAR - 2}&end={YEAR - 1}"))
+    reader = read_pdf(browser.post(f"/certificates/my/merged.pdf?start={YEAR - 2}&end={YEAR - 1}", form_url="/admin/my/completion/"))
     assert len(reader.pages) == 1
     text = text_of(reader)
     assert f"{YEAR - 2}" in text and f"{YEAR - 1}" in text and "共计180学时" in flat(text)
 
     # the current year has not passed: the server refuses the range
-    response = browser.get(f"/certificates/my/merged.pdf?start={YEAR - 2}&end={YEAR}")
+    response = browser.post(f"/certificates/my/merged.pdf?start={YEAR - 2}&end={YEAR}", form_url="/admin/my/completion/")
     assert response.status_code == 404
     assert f"{YEAR} 年度未认定通过" in response.get_data(as_text=True)
-    response = browser.get(f"/certificates/my/merged.pdf?start={YEAR}&end={YEAR - 2}")
+    response = browser.post(f"/certificates/my/merged.pdf?start={YEAR}&end={YEAR - 2}", form_url="/admin/my/completion/")
     assert response.status_code == 400 and "截止年度不能早于起始年度" in response.get_data(as_text=True)
     ranges = db.session.execute(select(Certificate.year_from, Certificate.year_to)).all()
     assert ranges == [(YEAR - 2, YEAR - 1)]
@@ -337,11 +339,11 @@ def test_unit_admin_prints_selected_and_one(app, ctx):
                                    {"year": str(PASSED), "ids": [str(zhang.id)], "all": "0"},
                                    form_url="/admin/certificates/"))
     assert len(reader.pages) == 1 and "张伟" in reader.pages[0].extract_text()
-    reader = read_pdf(browser.get(f"/admin/certificates/print/{zhang.id}/{PASSED}.pdf"))
+    reader = read_pdf(browser.post(f"/admin/certificates/print/{zhang.id}/{PASSED}.pdf", form_url="/admin/certificates/"))
     assert "张伟" in reader.pages[0].extract_text()
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1  # the same certificate
     # a year that did not pass: refused with a message, no PDF
-    response = browser.get(f"/admin/certificates/print/{zhang.id}/{YEAR}.pdf", follow_redirects=True)
+    response = browser.post(f"/admin/certificates/print/{zhang.id}/{YEAR}.pdf", form_url="/admin/certificates/", follow_redirects=True)
     assert response.mimetype == "text/html" and "未认定通过" in response.get_data(as_text=True)
 
 
@@ -365,7 +367,7 @@ def test_the_persons_own_unit_and_county_admins_may_print(app, ctx):
     zhang = person_named("张伟")
     for key in ("county", "city"):
         browser = sign_in(app.test_client(), key)
-        assert "张伟" in read_pdf(browser.get(f"/admin/certificates/print/{zhang.id}/{PASSED}.pdf")).pages[0] \
+        assert "张伟" in read_pdf(browser.post(f"/admin/certificates/print/{zhang.id}/{PASSED}.pdf", form_url="/admin/certificates/")).pages[0] \
             .extract_text()
 
 
@@ -570,7 +572,7 @@ def test_markup_in_a_unit_name_prints_as_text(app, ctx):
     hospital.name = '<img src="file:///etc/passwd">'
     db.session.commit()
     browser = sign_in(app.test_client(), "person")
-    reader = read_pdf(browser.get(f"/certificates/my/{PASSED}.pdf"))
+    reader = read_pdf(browser.post(f"/certificates/my/{PASSED}.pdf", form_url="/admin/my/completion/"))
     assert "file:///etc/passwd" in flat(reader.pages[0].extract_text())
     assert "root:" not in reader.pages[0].extract_text()
     page = app.test_client().get(

@@ -135,10 +135,14 @@ class Account(db.Model):
     password_changed_at = db.Column(db.DateTime)
     last_login_at = db.Column(db.DateTime)
     created_at = db.Column(db.DateTime, nullable=False, default=now)
+    # Sessions remember the generation they signed in with; bumping it ends them all
+    # at their next request (password change, disabled or removed roles).
+    session_generation = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password, method="scrypt")
         self.password_changed_at = now()
+        self.session_generation = (self.session_generation or 0) + 1
 
     def check_password(self, password):
         return bool(password) and check_password_hash(self.password_hash, password)

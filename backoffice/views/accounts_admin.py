@@ -20,9 +20,20 @@ from .. import accounts
 from ..extensions import db
 from ..models import ACCOUNT_STATUSES, ORG_KINDS, ORG_STATUSES, ROLES, Membership, Org
 from ..permissions import ScopedBaseView, ScopedModelView, current_scope
+from ..security import safe_next
 from ..validators import IdNumber
 from . import _common as c
 from .home import waiting_item
+
+
+def _referrer_path():
+    """The path of the referring page when it is this site's (never another site)."""
+    from urllib.parse import urlsplit
+
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc and ref.netloc != request.host:
+        return None
+    return ref.path + (f"?{ref.query}" if ref.query else "")
 
 ORDER = 15
 CATEGORY = "账户管理"
@@ -111,7 +122,7 @@ class AccountReviewView(ScopedBaseView):
         except accounts.AccountError as exc:
             db.session.rollback()
             flash(exc.message, "error")
-            return redirect(request.referrer or url_for(".index"))
+            return redirect(safe_next(_referrer_path(), url_for(".index")))
         if n:
             flash(f"已{'审核通过' if decision == 'approve' else '审核不通过'} {n} 条注册信息", "success")
         else:

@@ -117,10 +117,17 @@ class CertificatePrintView(ScopedBaseView):
     def _back(self, year, filters):
         return redirect(url_for(".index", year=year, **{k: v for k, v in filters.items() if v}))
 
-    @expose("/print/<int:person_id>/<int:year>.pdf")
+    @expose("/print/<int:person_id>/<int:year>.pdf", methods=("GET", "POST"))
     def print_one(self, person_id, year):
+        """POST issues (or re-uses) the certificate; GET only shows one already issued."""
         scope = current_scope()
         person = scope.get_or_404(Person, person_id)
+        if request.method == "GET":
+            cert = certificates.existing(person, year)
+            if cert is None:
+                flash(f"{person.name}：{year} 年度证书尚未签发，请点击“打印证书”", "warning")
+                return self._back(year, {})
+            return pdf_response(certificates.render_pdf([cert], verify_url_base()), f"{cert.number}.pdf")
         try:
             cert = certificates.issue(person, year, actor=current_user._get_current_object())
         except certificates.CertificateError as exc:

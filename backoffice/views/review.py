@@ -51,9 +51,9 @@ def _page():
 
 def _local(url, default):
     """Only same-site paths are followed (no open redirects)."""
-    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
-        return url
-    return default
+    from ..security import safe_next
+
+    return safe_next(url, default)
 
 
 def _cell(value):
@@ -358,7 +358,7 @@ class DeclarationTrailView(ScopedBaseView):
         d = current_scope().get_or_404(Declaration, id)
         if not d.attachment:
             abort(404)
-        return declarations.send_attachment(d, as_attachment=True)
+        return declarations.send_attachment(d)
 
 
 @waiting_item

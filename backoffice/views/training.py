@@ -362,7 +362,7 @@ def send_unit_plan_attachment(attachment_id):
         abort(404)
     current_scope().get_or_404(UnitPlanDeclaration, att.batch_id)
     return storage.send(training.attachment_key(att.stored_name), mimetype=att.content_type,
-                        download_name=att.original_name, as_attachment=True)
+                        download_name=att.original_name)
 
 
 # --------------------------------------------------------------------------- classes

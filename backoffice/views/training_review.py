@@ -30,6 +30,7 @@ from ..models import (
     UnitPlanDeclaration,
 )
 from ..permissions import ScopedBaseView, current_scope
+from ..security import safe_next
 from .home import waiting_item
 from .training import _int_or_none, _message, domain_errors, send_unit_plan_attachment
 
@@ -80,9 +81,7 @@ class PlanReviewView(ScopedBaseView):
     @expose("/act", methods=("POST",))
     def act(self):
         form = FlaskForm()
-        back = request.form.get("back") or url_for(".index")
-        if not back.startswith("/"):
-            back = url_for(".index")
+        back = safe_next(request.form.get("back"), url_for(".index"))
         if not form.validate_on_submit():
             flash("页面已过期，请重试", "error")
             return redirect(back)

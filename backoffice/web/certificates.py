@@ -24,8 +24,11 @@ def _query_limit():
 
 
 def verify_url_base():
-    """The absolute URL of the public query page (what the QR code points at)."""
-    return url_for("certificates.query", _external=True)
+    """The absolute URL of the public query page (what the QR code points at), under
+    PUBLIC_BASE_URL: never the request's Host header."""
+    from ..security import external_url
+
+    return external_url("certificates.query")
 
 
 def pdf_response(data, filename):
@@ -54,7 +57,13 @@ def _my_person():
 
 
 def _print_own(year_from, year_to):
+    """POST issues (or re-uses) the certificate; GET only shows one already issued."""
     person = _my_person()
+    if request.method == "GET":
+        cert = certificates.existing(person, year_from, year_to)
+        if cert is None:
+            return refused("该年度证书尚未签发：请在“学时完成情况”页面点击“证书打印”", 404)
+        return pdf_response(certificates.render_pdf([cert], verify_url_base()), f"{cert.number}.pdf")
     try:
         cert = certificates.issue(person, year_from, year_to, actor=current_user._get_current_object())
     except certificates.CertificateError as exc:
@@ -65,23 +74,25 @@ def _print_own(year_from, year_to):
     return pdf_response(data, f"{cert.number}.pdf")
 
 
-@bp.route("/my/<int:year>.pdf")
+@bp.route("/my/<int:year>.pdf", methods=["GET", "POST"])
 @login_required
 def person_certificate(year):
-    """证书打印: the signed-in person's certificate of a passed year."""
+    """证书打印: the signed-in person's certificate of a passed year (POST issues it)."""
     return _print_own(year, year)
 
 
-@bp.route("/my/merged.pdf")
+@bp.route("/my/merged.pdf", methods=["GET", "POST"])
 @login_required
 def person_merged():
-    """合并打印: one certificate over a range of years that all passed."""
-    start = request.args.get("start", type=int)
-    end = request.args.get("end", type=int)
+    """合并打印: one certificate over a range of years that all passed (POST issues it)."""
+    start = request.values.get("start", type=int)
+    end = request.values.get("end", type=int)
     if start is None or end is None:
         return refused("请选择合并打印的起始年度和截止年度", 400)
     if end < start:
         return refused("截止年度不能早于起始年度", 400)
+    if end - start + 1 > certificates.MAX_MERGED_YEARS:
+        return refused(f"合并打印最多 {certificates.MAX_MERGED_YEARS} 个年度", 400)
     return _print_own(start, end)
 
 
@@ -102,8 +113,7 @@ def _is_plain_page():
 def _result(cert, queried):
     if cert is None:
         return {"state": "not_found", "queried": queried}
-    status = certificates.current_status(cert)
-    db.session.commit()  # a revocation found now is kept
+    status = certificates.public_status(cert)  # reads only: a GET or a public query writes nothing
     return {
         "state": status,
         "queried": queried,

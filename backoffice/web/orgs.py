@@ -254,8 +254,8 @@ def _send(stored, download_name):
     if not stored:
         abort(404)
     suffix = "." + stored.rsplit(".", 1)[-1] if "." in stored.rsplit("/", 1)[-1] else ""
-    return storage.send(stored, mimetype=mimetypes.guess_type("x" + suffix)[0], download_name=download_name + suffix,
-                        as_attachment=False)
+    return storage.send(stored, mimetype=mimetypes.guess_type("x" + suffix)[0],
+                        download_name=download_name + suffix)
 
 
 @bp.route("/org-files/<int:org_id>/license")

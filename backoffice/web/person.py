@@ -34,7 +34,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
-from .. import audit, mail, registration
+from .. import audit, mail, registration, security
 from ..auth import ChangePasswordForm
 from ..declarations import send_attachment
 from ..extensions import db, limiter
@@ -52,7 +52,7 @@ from ..models import (
 )
 from ..permissions import current_scope
 from ..tree import subtree_clause
-from ..validators import IdNumber, id_birth_date, id_gender
+from ..validators import IdNumber, id_birth_date, id_gender, is_valid_id_number
 
 bp = Blueprint("person_portal", __name__)
 
@@ -121,11 +121,11 @@ def check_birth_and_gender(form):
     """Birth date and gender must agree with the ID number."""
     ok = True
     number = form.id_number.data or ""
-    birth = id_birth_date(number)
+    birth = id_birth_date(number) if is_valid_id_number(number) else None
     if form.birth_date.data and birth and form.birth_date.data != birth:
         form.birth_date.errors.append(f"出生日期与身份证号不一致（身份证号中的出生日期为 {birth:%Y-%m-%d}）")
         ok = False
-    if form.gender.data and len(number) == 18 and form.gender.data != id_gender(number):
+    if form.gender.data and is_valid_id_number(number) and form.gender.data != id_gender(number):
         form.gender.errors.append("性别与身份证号不一致")
         ok = False
     return ok
@@ -337,8 +337,16 @@ def _email_of(account):
     return db.session.scalar(select(Person.email).where(Person.account_id == account.id, Person.email.is_not(None)))
 
 
+def _password_fingerprint(account):
+    """Binds a reset link to the password it replaces: any change of password (this
+    link, a newer link, an admin reset) makes every older link invalid."""
+    import hashlib
+
+    return hashlib.sha256(f"{account.id}:{account.password_hash}".encode()).hexdigest()[:20]
+
+
 def make_reset_token(account):
-    return _serializer().dumps({"a": account.id, "j": secrets.token_hex(16)})
+    return _serializer().dumps({"a": account.id, "j": secrets.token_hex(16), "p": _password_fingerprint(account)})
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -350,8 +358,9 @@ def forgot_password():
         account = db.session.scalar(select(Account).where(Account.id_number == form.id_number.data))
         contact = re.sub(r"\s+", "", form.contact.data).lower()
         if account is not None and contact in _contacts_of(account):
+            # The same answer in the same time either way: the mail goes out after the response.
             email = _email_of(account)
-            link = url_for(".reset_password", token=make_reset_token(account), _external=True)
+            link = security.external_url("person_portal.reset_password", token=make_reset_token(account))
             mail.enqueue(email, "重置登录密码", f"{account.name}：\n\n请在 1 小时内打开下面的链接设置新密码（仅可使用一次）：\n"
                       f"{link}\n\n如果不是您本人操作，请忽略本邮件。")
         flash(MSG_RESET_SENT, "info")
@@ -366,13 +375,17 @@ def reset_password(token):
         payload = _serializer().loads(token, max_age=RESET_MAX_AGE)
         account = db.session.get(Account, int(payload["a"]))
         token_id = str(payload["j"])
-    except (SignatureExpired, BadSignature, KeyError, TypeError, ValueError):
+        fingerprint = payload.get("p")
+    except (SignatureExpired, BadSignature, KeyError, TypeError, ValueError, AttributeError, OverflowError):
         account = None
-        token_id = None
+        token_id = fingerprint = None
     if account is None:
         return render_template("person/reset_password.html", form=None, error=MSG_RESET_INVALID)
     if db.session.scalar(select(PasswordResetUse.id).where(PasswordResetUse.token_id == token_id)):
         return render_template("person/reset_password.html", form=None, error=MSG_RESET_USED)
+    if fingerprint != _password_fingerprint(account):
+        # The password changed since the link was made (a newer link, a change, a reset).
+        return render_template("person/reset_password.html", form=None, error=MSG_RESET_INVALID)
     form = ResetForm()
     if form.validate_on_submit():
         account.set_password(form.new_password.data)
