@@ -130,6 +130,9 @@ def _decide(ids, actor, status, reason=None):
         update(Membership).where(Membership.id.in_(chosen), Membership.status == "pending").values(**values)
         .execution_options(synchronize_session=False)
     )
+    from . import summary
+
+    summary.refresh_memberships(chosen)  # an approved person counts in the statistics
     db.session.expire_all()
     return chosen
 
@@ -188,6 +191,13 @@ def withdraw(membership, password):
         "role": membership.role, "org_id": membership.org_id, "status": "pending",
     }, after={"status": "withdrawn", "account_id": account.id})
     org = membership.org
+    from . import summary
+    from .models import PersonYear
+
+    gone = list(db.session.scalars(select(Person.id).where(Person.membership_id == membership.id)))
+    if gone:
+        db.session.execute(delete(PersonYear).where(PersonYear.person_id.in_(gone)))
+        summary.refresh(gone)
     db.session.execute(delete(Person).where(Person.membership_id == membership.id))
     db.session.execute(
         update(audit.AuditLog).where(audit.AuditLog.actor_membership_id == membership.id)
