@@ -96,6 +96,13 @@ def _lock(model, ids):
         db.session.execute(select(model.id).where(_in(model.id, ids)).order_by(model.id).with_for_update())
 
 
+def _forget_loaded_rows():
+    """Rows were deleted and inserted in SQL: loaded summary objects are stale."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, (PersonYear, StatCell)):
+            db.session.expire(obj)
+
+
 def _zhengzhou_city_id():
     from .standards import ZHENGZHOU_CODE
 
@@ -213,6 +220,7 @@ def refresh_units(unit_ids) -> None:
         db.session.execute(delete(StatCell).where(_in(StatCell.unit_id, part))
                            .execution_options(synchronize_session=False))
         _insert_cells(_in(Person.unit_id, part), _in(PersonYear.unit_id, part))
+    _forget_loaded_rows()
 
 
 def _insert_cells(person_where, summary_where):
@@ -296,6 +304,7 @@ def rebuild() -> dict:
     db.session.execute(delete(PersonYear).execution_options(synchronize_session=False))
     _insert_rows(true(), _years_of(true()))
     _insert_cells(true(), true())
+    _forget_loaded_rows()
     return {
         "person_years": db.session.scalar(select(func.count()).select_from(PersonYear)) or 0,
         "cells": db.session.scalar(select(func.count()).select_from(StatCell)) or 0,
