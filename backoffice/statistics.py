@@ -139,10 +139,18 @@ def _cell_sums(where, group=None):
 
 
 def _names(ids):
+    """Display names: a city or county HRSS shows as its region (郑州市, 金水区)."""
+    from .models import Region
+
     ids = [i for i in ids if i is not None]
     if not ids:
         return {}
-    return dict(db.session.execute(select(Org.id, Org.name).where(Org.id.in_(ids))).all())
+    found = db.session.execute(
+        select(Org.id, Org.name, Org.kind, Region.name)
+        .outerjoin(Region, Region.code == Org.division_code).where(Org.id.in_(ids))
+    ).all()
+    return {i: (region if kind in ("city_hrss", "county_hrss") and region else name)
+            for i, name, kind, region in found}
 
 
 def breakdown(scope, node: Org, flt: Filters, direct=False):
