@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select, true
+from sqlalchemy import and_, func, select, true
 
 from .extensions import db
 from .models import HEADCOUNT_YEAR, TITLE_LEVELS, Membership, Org, Person, PersonYear, StatCell
@@ -73,6 +73,7 @@ class Row:
     professional: Decimal = Decimal(0)
     total: Decimal = Decimal(0)
     drill: dict | None = field(default=None)
+    url: str | None = None
 
     @property
     def rate(self) -> float:
@@ -115,13 +116,16 @@ def _cell_where(scope, node: Org, flt: Filters, direct=False):
         conds.append(StatCell.competent_dept_id == node.id)
     elif node.kind == "unit":
         conds.append(StatCell.unit_id == node.id)
+    elif node.kind == "department":
+        conds += [StatCell.unit_id == node.unit_id, StatCell.department_id == node.id]
     elif node.kind != "province_hrss":
         conds.append(StatCell.id.is_(None))  # nothing for other kinds
     return and_(*conds)
 
 
 def _group_column(kind):
-    return {"city": StatCell.city_id, "county": StatCell.county_id, "unit": StatCell.unit_id}[kind]
+    return {"city": StatCell.city_id, "county": StatCell.county_id, "unit": StatCell.unit_id,
+            "department": StatCell.department_id, "person": StatCell.department_id}[kind]
 
 
 def _cell_sums(where, group=None):
@@ -156,8 +160,6 @@ def _names(ids):
 def breakdown(scope, node: Org, flt: Filters, direct=False):
     """(rows, total) of a node for a year: one row per child organisation."""
     kind = child_kind(node, direct)
-    if kind in ("department", "person"):
-        return _unit_breakdown(scope, node, flt)
     where = _cell_where(scope, node, flt, direct)
     group = _group_column(kind)
     heads = {k: int(p) for k, p, *_ in db.session.execute(
@@ -169,7 +171,9 @@ def breakdown(scope, node: Org, flt: Filters, direct=False):
     rows = []
     for key in keys:
         _, passed, pub, prof, tot = figures.get(key, (0, 0, 0, 0, 0))
-        if key is None:
+        if key is None and kind in ("department", "person"):
+            name, drill = NO_DEPARTMENT, {"node": node.id, "persons": 1, "no_department": 1}
+        elif key is None:
             name = DIRECT_LABEL.get(node.kind, "其他")
             drill = {"node": node.id, "direct": 1}
         else:
@@ -207,32 +211,6 @@ def _year_join(flt):
     return and_(PersonYear.person_id == Person.id, PersonYear.year == flt.year)
 
 
-def _unit_breakdown(scope, node: Org, flt: Filters):
-    """Inside one unit: its departments (persons and their person-years, grouped)."""
-    passed = func.coalesce(func.sum(case((PersonYear.passed == true(), 1), else_=0)), 0)
-    stmt = (
-        select(Person.department_id, func.count(Person.id), passed,
-               func.coalesce(func.sum(PersonYear.public_hours), 0),
-               func.coalesce(func.sum(PersonYear.professional_hours), 0),
-               func.coalesce(func.sum(PersonYear.total_hours), 0))
-        .join(Membership, Membership.id == Person.membership_id)
-        .outerjoin(PersonYear, _year_join(flt))
-        .where(_person_where(scope, node, flt))
-        .group_by(Person.department_id)
-    )
-    if node.kind == "department":
-        stmt = stmt.where(Person.department_id == node.id)
-    found = db.session.execute(stmt).all()
-    names = _names([r[0] for r in found])
-    rows = []
-    for dept, n, p, pub, prof, tot in found:
-        drill = {"node": dept} if dept is not None else {"node": node.id, "persons": 1, "no_department": 1}
-        rows.append(Row(dept, names.get(dept, NO_DEPARTMENT), int(n), int(p), Decimal(pub), Decimal(prof),
-                        Decimal(tot), drill))
-    rows.sort(key=lambda r: (r.key is None, r.name))
-    return rows, _total(rows)
-
-
 def persons(scope, node: Org, flt: Filters, page=0, no_department=False, limit=PERSON_PAGE):
     """(rows, has_more): the persons of a unit or department with the year's figures."""
     stmt = (
@@ -253,22 +231,11 @@ def persons(scope, node: Org, flt: Filters, page=0, no_department=False, limit=P
 
 def trend(scope, node: Org, flt: Filters, direct=False):
     """[(year, persons, passed, rate)] of the node over every year with figures."""
-    if node.kind in ("unit", "department"):
-        where = _person_where(scope, node, flt)
-        heads = db.session.scalar(
-            select(func.count(Person.id)).join(Membership, Membership.id == Person.membership_id).where(where)) or 0
-        stmt = (
-            select(PersonYear.year, func.sum(case((PersonYear.passed == true(), 1), else_=0)))
-            .join(Person, Person.id == PersonYear.person_id)
-            .join(Membership, Membership.id == Person.membership_id)
-            .where(where).group_by(PersonYear.year)
-        )
-    else:
-        where = _cell_where(scope, node, flt, direct)
-        heads = db.session.scalar(select(func.coalesce(func.sum(StatCell.persons), 0))
-                                  .where(where, StatCell.year == HEADCOUNT_YEAR)) or 0
-        stmt = (select(StatCell.year, func.sum(StatCell.passed))
-                .where(where, StatCell.year != HEADCOUNT_YEAR).group_by(StatCell.year))
+    where = _cell_where(scope, node, flt, direct)
+    heads = db.session.scalar(select(func.coalesce(func.sum(StatCell.persons), 0))
+                              .where(where, StatCell.year == HEADCOUNT_YEAR)) or 0
+    stmt = (select(StatCell.year, func.sum(StatCell.passed))
+            .where(where, StatCell.year != HEADCOUNT_YEAR).group_by(StatCell.year))
     out = []
     for year, n_passed in sorted(db.session.execute(stmt).all()):
         n_passed = int(n_passed or 0)

@@ -224,28 +224,29 @@ def refresh_units(unit_ids) -> None:
 
 
 def _insert_cells(person_where, summary_where):
-    cols = ["year", "unit_id", "title_level", "county_id", "city_id", "competent_dept_id", "persons", "passed",
-            "public_hours", "professional_hours", "total_hours"]
+    cols = ["year", "unit_id", "department_id", "title_level", "county_id", "city_id", "competent_dept_id",
+            "persons", "passed", "public_hours", "professional_hours", "total_hours"]
     level = func.coalesce(Person.title_level, "")
     heads = (
         select(
-            literal(HEADCOUNT_YEAR), Person.unit_id, level, func.max(Person.county_id), func.max(Person.city_id),
-            func.max(Person.competent_dept_id), func.count(), literal(0), literal(0), literal(0), literal(0),
+            literal(HEADCOUNT_YEAR), Person.unit_id, Person.department_id, level, func.max(Person.county_id),
+            func.max(Person.city_id), func.max(Person.competent_dept_id), func.count(), literal(0), literal(0),
+            literal(0), literal(0),
         )
         .join(Membership, Membership.id == Person.membership_id)
         .where(Membership.status == "active", person_where)
-        .group_by(Person.unit_id, level)
+        .group_by(Person.unit_id, Person.department_id, level)
     )
     db.session.execute(insert(StatCell).from_select(cols, heads))
     years = (
         select(
-            PersonYear.year, PersonYear.unit_id, PersonYear.title_level, func.max(PersonYear.county_id),
-            func.max(PersonYear.city_id), func.max(PersonYear.competent_dept_id), literal(0),
-            func.sum(case((PersonYear.passed == true(), 1), else_=0)), func.sum(PersonYear.public_hours),
+            PersonYear.year, PersonYear.unit_id, PersonYear.department_id, PersonYear.title_level,
+            func.max(PersonYear.county_id), func.max(PersonYear.city_id), func.max(PersonYear.competent_dept_id),
+            literal(0), func.sum(case((PersonYear.passed == true(), 1), else_=0)), func.sum(PersonYear.public_hours),
             func.sum(PersonYear.professional_hours), func.sum(PersonYear.total_hours),
         )
         .where(PersonYear.active == true(), summary_where)
-        .group_by(PersonYear.year, PersonYear.unit_id, PersonYear.title_level)
+        .group_by(PersonYear.year, PersonYear.unit_id, PersonYear.department_id, PersonYear.title_level)
     )
     db.session.execute(insert(StatCell).from_select(cols, years))
 

@@ -56,6 +56,7 @@ def expected_rows():
         out[(person_id, year)] = {
             "unit_id": person.unit_id, "county_id": person.county_id, "city_id": person.city_id,
             "competent_dept_id": person.competent_dept_id, "title_level": person.title_level or "",
+            "department_id": person.department_id,
             "active": person.membership.status == "active", "public": Decimal(pub), "professional": Decimal(prof),
             "required": tuple(None if r is None else Decimal(r) for r in req), "passed": bool(passed),
         }
@@ -68,6 +69,7 @@ def stored_rows():
         out[(r.person_id, r.year)] = {
             "unit_id": r.unit_id, "county_id": r.county_id, "city_id": r.city_id,
             "competent_dept_id": r.competent_dept_id, "title_level": r.title_level, "active": bool(r.active),
+            "department_id": r.department_id,
             "public": Decimal(r.public_hours), "professional": Decimal(r.professional_hours),
             "required": tuple(None if v is None else Decimal(v)
                               for v in (r.required_public, r.required_professional, r.required_total)),
@@ -80,15 +82,15 @@ def stored_rows():
 def expected_cells(rows):
     cells = defaultdict(lambda: [0, 0, Decimal(0), Decimal(0)])
     heads = db.session.execute(
-        select(Person.unit_id, func.coalesce(Person.title_level, ""), func.count())
+        select(Person.unit_id, Person.department_id, func.coalesce(Person.title_level, ""), func.count())
         .join(Membership, Membership.id == Person.membership_id).where(Membership.status == "active")
-        .group_by(Person.unit_id, func.coalesce(Person.title_level, ""))
+        .group_by(Person.unit_id, Person.department_id, func.coalesce(Person.title_level, ""))
     ).all()
-    for unit_id, level, n in heads:
-        cells[(HEADCOUNT_YEAR, unit_id, level)][0] = n
+    for unit_id, dept_id, level, n in heads:
+        cells[(HEADCOUNT_YEAR, unit_id, dept_id, level)][0] = n
     for (_, year), r in rows.items():
         if r["active"]:
-            c = cells[(year, r["unit_id"], r["title_level"])]
+            c = cells[(year, r["unit_id"], r["department_id"], r["title_level"])]
             c[1] += int(r["passed"])
             c[2] += r["public"]
             c[3] += r["professional"]
@@ -97,7 +99,7 @@ def expected_cells(rows):
 
 def stored_cells():
     return {
-        (c.year, c.unit_id, c.title_level): (c.persons, c.passed, Decimal(c.public_hours),
+        (c.year, c.unit_id, c.department_id, c.title_level): (c.persons, c.passed, Decimal(c.public_hours),
                                              Decimal(c.professional_hours))
         for c in db.session.scalars(select(StatCell))
     }
@@ -199,7 +201,7 @@ def test_transfer_moves_rows_and_both_units_cells(ctx):
     assert rows[(zhang.id, 2016)]["passed"]
     assert {r["unit_id"] for (pid, _), r in rows.items() if pid == zhang.id} == {luoyang_unit.id}
     heads = {k: v for k, v in stored_cells().items() if k[0] == HEADCOUNT_YEAR}
-    assert heads[(0, luoyang_unit.id, "intermediate")][0] >= 1
+    assert heads[(0, luoyang_unit.id, None, "intermediate")][0] >= 1
     assert_summary_right()
     assert hospital.id  # the old unit's cells were recomputed (checked by the recount above)
 
@@ -310,7 +312,7 @@ def test_random_moves_keep_the_summary_equal_to_a_recount(ctx, sequence):
 def test_counts_are_plausible(ctx):
     # Sanity of the reference itself: the demo's persons all appear in the head count.
     heads = Counter()
-    for (year, unit_id, _), cell in stored_cells().items():
+    for (year, unit_id, _, _), cell in stored_cells().items():
         if year == HEADCOUNT_YEAR:
             heads[unit_id] += cell[0]
     active = db.session.scalar(select(func.count()).select_from(Person).join(Membership).where(

@@ -5,7 +5,7 @@
   result's when the year is certified, else the standards table's for the person's
   title level and region), passed or not, and whether the registration is active.
   Kept by ``backoffice.summary`` in the transaction of every move that changes it.
-* :class:`StatCell` — the summary rolled up per unit, title level and year (``year = 0``
+* :class:`StatCell` — the summary rolled up per unit, department, title level and year (``year = 0``
   holds the unit's head count of active persons), so that a province or city page reads
   a few thousand rows instead of millions. Recomputed per touched unit by the same
   function.
@@ -52,7 +52,7 @@ class PersonYear(PersonOwned, db.Model):
 
 
 class StatCell(db.Model):
-    """统计单元: the active person-years of one unit, title level and year, summed."""
+    """统计单元: the active person-years of one unit, department, title level and year, summed."""
 
     __tablename__ = "stat_cell"
     __scope__ = {
@@ -65,6 +65,7 @@ class StatCell(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     year = db.Column(db.Integer, nullable=False)
     unit_id = db.Column(db.Integer, db.ForeignKey("org.id"), nullable=False)
+    department_id = db.Column(db.Integer, db.ForeignKey("org.id"))
     title_level = db.Column(db.String(20), nullable=False, default="")
     county_id = db.Column(db.Integer, db.ForeignKey("org.id"))
     city_id = db.Column(db.Integer, db.ForeignKey("org.id"))
@@ -76,7 +77,7 @@ class StatCell(db.Model):
     total_hours = db.Column(db.Numeric(14, 1), nullable=False, default=0)
 
     __table_args__ = (
-        UniqueConstraint("unit_id", "year", "title_level", name="uq_stat_cell"),
+        UniqueConstraint("unit_id", "year", "department_id", "title_level", name="uq_stat_cell"),
         Index("ix_stat_cell_year_city", "year", "city_id", "county_id"),
         Index("ix_stat_cell_county_year", "county_id", "year"),
         Index("ix_stat_cell_competent_year", "competent_dept_id", "year"),

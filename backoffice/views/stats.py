@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from urllib.parse import urlencode
 
 from flask import Response, abort, flash, request, stream_with_context, url_for
 from flask_admin import expose
@@ -142,10 +143,13 @@ class StatisticsView(ScopedBaseView):
             people, has_more = st.persons(scope, node, flt, page, no_department=no_department)
         trend = st.trend(scope, node, flt, direct)
         base = flt.as_args()
+        here = url_for(".index_view")
+        for r in rows:  # one URL per row, built once (hundreds of units on a county page)
+            r.url = here + "?" + urlencode({**base, **(r.drill or {})})
         chart = {
             "title": f"{flt.year} 年度各{KIND_LABELS.get(st.child_kind(node, direct), '下级')}达标率",
-            "bars": [{"name": r.name, "rate": r.rate, "persons": r.persons, "passed": r.passed,
-                      "url": url_for(".index_view", **base, **(r.drill or {}))} for r in rows],
+            "bars": [{"name": r.name, "rate": r.rate, "persons": r.persons, "passed": r.passed, "url": r.url}
+                     for r in rows],
             "trend": trend,
         }
         return self.render(

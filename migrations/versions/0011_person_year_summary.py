@@ -57,6 +57,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("unit_id", sa.Integer(), sa.ForeignKey("org.id"), nullable=False),
+        sa.Column("department_id", sa.Integer(), sa.ForeignKey("org.id"), nullable=True),
         sa.Column("title_level", sa.String(length=20), nullable=False, server_default=""),
         sa.Column("county_id", sa.Integer(), sa.ForeignKey("org.id"), nullable=True),
         sa.Column("city_id", sa.Integer(), sa.ForeignKey("org.id"), nullable=True),
@@ -66,7 +67,7 @@ def upgrade():
         sa.Column("public_hours", sa.Numeric(14, 1), nullable=False),
         sa.Column("professional_hours", sa.Numeric(14, 1), nullable=False),
         sa.Column("total_hours", sa.Numeric(14, 1), nullable=False),
-        sa.UniqueConstraint("unit_id", "year", "title_level", name="uq_stat_cell"),
+        sa.UniqueConstraint("unit_id", "year", "department_id", "title_level", name="uq_stat_cell"),
     )
     op.create_index("ix_stat_cell_year_city", "stat_cell", ["year", "city_id", "county_id"])
     op.create_index("ix_stat_cell_county_year", "stat_cell", ["county_id", "year"])
