@@ -25,7 +25,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select, true
 
 from .extensions import db
-from .models import HEADCOUNT_YEAR, TITLE_LEVELS, Membership, Org, Person, PersonYear, StatCell
+from .models import HEADCOUNT_YEAR, NO_AREA, TITLE_LEVELS, Membership, Org, Person, PersonYear, StatArea, StatCell
 
 __all__ = ["Filters", "Row", "breakdown", "child_kind", "persons", "trend", "years_available"]
 
@@ -54,6 +54,11 @@ class Filters:
         if not self.title_level:
             return true()
         return column == ("" if self.title_level == "none" else self.title_level)
+
+    @property
+    def by_unit(self):
+        """Does a unit attribute filter apply (then the per-area roll-up cannot serve)?"""
+        return any(getattr(self, name) for name in FILTER_COLUMNS)
 
     def as_args(self):
         out = {"year": self.year}
@@ -123,6 +128,37 @@ def _cell_where(scope, node: Org, flt: Filters, direct=False):
     return and_(*conds)
 
 
+def _uses_area(node, flt, direct):
+    return node.kind in ("province_hrss", "city_hrss") and not direct and not flt.by_unit
+
+
+def _area_where(scope, node, flt):
+    conds = [scope.clause(StatArea), flt.title_clause(StatArea.title_level)]
+    if node.kind == "city_hrss":
+        conds.append(StatArea.city_id == node.id)
+    return and_(*conds)
+
+
+def _area_sums(where, group=None):
+    cols = [func.coalesce(func.sum(c), 0) for c in (StatArea.persons, StatArea.passed, StatArea.public_hours,
+                                                    StatArea.professional_hours, StatArea.total_hours)]
+    stmt = select(*([group] if group is not None else []), *cols).where(where)
+    return stmt.group_by(group) if group is not None else stmt
+
+
+def _sums(scope, node, flt, direct, group_kind=None):
+    """(sums statement builder, year column): from stat_area when it can serve, else stat_cell."""
+    if _uses_area(node, flt, direct):
+        where = _area_where(scope, node, flt)
+        group = None
+        if group_kind is not None:
+            group = StatArea.city_id if node.kind == "province_hrss" else StatArea.county_id
+        return (lambda extra: _area_sums(and_(where, extra), group)), StatArea.year
+    where = _cell_where(scope, node, flt, direct)
+    group = _group_column(group_kind) if group_kind is not None else None
+    return (lambda extra: _cell_sums(and_(where, extra), group)), StatCell.year
+
+
 def _group_column(kind):
     return {"city": StatCell.city_id, "county": StatCell.county_id, "unit": StatCell.unit_id,
             "department": StatCell.department_id, "person": StatCell.department_id}[kind]
@@ -160,12 +196,12 @@ def _names(ids):
 def breakdown(scope, node: Org, flt: Filters, direct=False):
     """(rows, total) of a node for a year: one row per child organisation."""
     kind = child_kind(node, direct)
-    where = _cell_where(scope, node, flt, direct)
-    group = _group_column(kind)
-    heads = {k: int(p) for k, p, *_ in db.session.execute(
-        _cell_sums(and_(where, StatCell.year == HEADCOUNT_YEAR), group)).all()}
-    figures = {k: rest for k, *rest in db.session.execute(_cell_sums(and_(where, StatCell.year == flt.year),
-                                                                      group)).all()}
+    sums, year = _sums(scope, node, flt, direct, kind)
+    heads = {k: int(p) for k, p, *_ in db.session.execute(sums(year == HEADCOUNT_YEAR)).all()}
+    figures = {k: rest for k, *rest in db.session.execute(sums(year == flt.year)).all()}
+    if NO_AREA in heads or NO_AREA in figures:  # the area roll-up marks 省直 / 市直 with 0
+        heads = {(None if k == NO_AREA else k): v for k, v in heads.items()}
+        figures = {(None if k == NO_AREA else k): v for k, v in figures.items()}
     keys = set(heads) | set(figures)
     names = _names(keys)
     rows = []
@@ -231,11 +267,14 @@ def persons(scope, node: Org, flt: Filters, page=0, no_department=False, limit=P
 
 def trend(scope, node: Org, flt: Filters, direct=False):
     """[(year, persons, passed, rate)] of the node over every year with figures."""
-    where = _cell_where(scope, node, flt, direct)
-    heads = db.session.scalar(select(func.coalesce(func.sum(StatCell.persons), 0))
-                              .where(where, StatCell.year == HEADCOUNT_YEAR)) or 0
-    stmt = (select(StatCell.year, func.sum(StatCell.passed))
-            .where(where, StatCell.year != HEADCOUNT_YEAR).group_by(StatCell.year))
+    if _uses_area(node, flt, direct):
+        where, model = _area_where(scope, node, flt), StatArea
+    else:
+        where, model = _cell_where(scope, node, flt, direct), StatCell
+    heads = db.session.scalar(select(func.coalesce(func.sum(model.persons), 0))
+                              .where(where, model.year == HEADCOUNT_YEAR)) or 0
+    stmt = (select(model.year, func.sum(model.passed))
+            .where(where, model.year != HEADCOUNT_YEAR).group_by(model.year))
     out = []
     for year, n_passed in sorted(db.session.execute(stmt).all()):
         n_passed = int(n_passed or 0)

@@ -42,11 +42,13 @@ from . import hours
 from .extensions import db
 from .models import (
     HEADCOUNT_YEAR,
+    NO_AREA,
     Declaration,
     Membership,
     Org,
     Person,
     PersonYear,
+    StatArea,
     StatCell,
     YearResult,
 )
@@ -99,7 +101,7 @@ def _lock(model, ids):
 def _forget_loaded_rows():
     """Rows were deleted and inserted in SQL: loaded summary objects are stale."""
     for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, (PersonYear, StatCell)):
+        if isinstance(obj, (PersonYear, StatCell, StatArea)):
             db.session.expire(obj)
 
 
@@ -216,11 +218,42 @@ def refresh_units(unit_ids) -> None:
     if not ids:
         return
     _lock(Org, ids)
+    areas = set()
+    area_of = select(StatCell.city_id, StatCell.county_id).distinct()
     for part in _chunks(ids):
+        areas.update(db.session.execute(area_of.where(_in(StatCell.unit_id, part))).tuples())
         db.session.execute(delete(StatCell).where(_in(StatCell.unit_id, part))
                            .execution_options(synchronize_session=False))
         _insert_cells(_in(Person.unit_id, part), _in(PersonYear.unit_id, part))
+        areas.update(db.session.execute(area_of.where(_in(StatCell.unit_id, part))).tuples())
+    _refresh_areas(areas)
     _forget_loaded_rows()
+
+
+def _area_key(column):
+    return func.coalesce(column, NO_AREA)
+
+
+def _refresh_areas(areas):
+    """Recompute the ``stat_area`` rows of these (city_id, county_id) pairs from the cells."""
+    for city_id, county_id in sorted(areas, key=lambda a: (a[0] or 0, a[1] or 0)):
+        city, county = city_id or NO_AREA, county_id or NO_AREA
+        db.session.execute(delete(StatArea).where(StatArea.city_id == city, StatArea.county_id == county)
+                           .execution_options(synchronize_session=False))
+        _insert_areas(and_(_area_key(StatCell.city_id) == city, _area_key(StatCell.county_id) == county))
+
+
+def _insert_areas(where):
+    cols = ["year", "city_id", "county_id", "title_level", "persons", "passed", "public_hours",
+            "professional_hours", "total_hours"]
+    stmt = (
+        select(StatCell.year, _area_key(StatCell.city_id), _area_key(StatCell.county_id), StatCell.title_level,
+               func.sum(StatCell.persons), func.sum(StatCell.passed), func.sum(StatCell.public_hours),
+               func.sum(StatCell.professional_hours), func.sum(StatCell.total_hours))
+        .where(where)
+        .group_by(StatCell.year, _area_key(StatCell.city_id), _area_key(StatCell.county_id), StatCell.title_level)
+    )
+    db.session.execute(insert(StatArea).from_select(cols, stmt))
 
 
 def _insert_cells(person_where, summary_where):
@@ -301,12 +334,15 @@ def refresh_memberships(membership_ids) -> None:
 def rebuild() -> dict:
     """Recompute every summary row and every roll-up cell from the records."""
     db.session.flush()
+    db.session.execute(delete(StatArea).execution_options(synchronize_session=False))
     db.session.execute(delete(StatCell).execution_options(synchronize_session=False))
     db.session.execute(delete(PersonYear).execution_options(synchronize_session=False))
     _insert_rows(true(), _years_of(true()))
     _insert_cells(true(), true())
+    _insert_areas(true())
     _forget_loaded_rows()
     return {
         "person_years": db.session.scalar(select(func.count()).select_from(PersonYear)) or 0,
         "cells": db.session.scalar(select(func.count()).select_from(StatCell)) or 0,
+        "areas": db.session.scalar(select(func.count()).select_from(StatArea)) or 0,
     }

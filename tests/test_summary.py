@@ -25,6 +25,7 @@ from backoffice.models import (
     Person,
     PersonYear,
     ReviewStep,
+    StatArea,
     StatCell,
 )
 from backoffice.permissions import Scope
@@ -111,6 +112,25 @@ def assert_summary_right():
     rows = expected_rows()
     assert stored_rows() == rows
     assert stored_cells() == expected_cells(rows)
+    assert stored_areas() == areas_of_cells()
+
+
+def areas_of_cells():
+    """The per-area roll-up expected from the (already checked) cells."""
+    out = defaultdict(lambda: [0, 0, Decimal(0), Decimal(0)])
+    for c in db.session.scalars(select(StatCell)):
+        a = out[(c.year, c.city_id or 0, c.county_id or 0, c.title_level)]
+        a[0] += c.persons
+        a[1] += c.passed
+        a[2] += Decimal(c.public_hours)
+        a[3] += Decimal(c.professional_hours)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def stored_areas():
+    return {(a.year, a.city_id, a.county_id, a.title_level): (a.persons, a.passed, Decimal(a.public_hours),
+                                                               Decimal(a.professional_hours))
+            for a in db.session.scalars(select(StatArea))}
 
 
 # --------------------------------------------------------------------------- helpers

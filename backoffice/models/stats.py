@@ -9,6 +9,9 @@
   holds the unit's head count of active persons), so that a province or city page reads
   a few thousand rows instead of millions. Recomputed per touched unit by the same
   function.
+* :class:`StatArea` — the cells rolled up once more per county (and per city or
+  province for units directly under them), title level and year: what the province and
+  city pages read when no unit attribute is filtered.
 """
 
 from sqlalchemy import Index, UniqueConstraint
@@ -16,9 +19,10 @@ from sqlalchemy import Index, UniqueConstraint
 from ..extensions import db
 from .core import PersonOwned
 
-__all__ = ["HEADCOUNT_YEAR", "PersonYear", "StatCell"]
+__all__ = ["HEADCOUNT_YEAR", "NO_AREA", "PersonYear", "StatArea", "StatCell"]
 
 HEADCOUNT_YEAR = 0  # StatCell.year of the head-count rows
+NO_AREA = 0  # StatArea.city_id / county_id of units directly under the province / a city
 
 
 class PersonYear(PersonOwned, db.Model):
@@ -81,4 +85,28 @@ class StatCell(db.Model):
         Index("ix_stat_cell_year_city", "year", "city_id", "county_id"),
         Index("ix_stat_cell_county_year", "county_id", "year"),
         Index("ix_stat_cell_competent_year", "competent_dept_id", "year"),
+    )
+
+
+class StatArea(db.Model):
+    """统计区域: the cells of one county (or of the units directly under a city or the
+    province: ``county_id`` / ``city_id`` = 0), per title level and year, summed."""
+
+    __tablename__ = "stat_area"
+    __scope__ = {"city": "city_id", "county": "county_id"}
+
+    id = db.Column(db.Integer, primary_key=True)
+    year = db.Column(db.Integer, nullable=False)
+    city_id = db.Column(db.Integer, nullable=False, default=NO_AREA)
+    county_id = db.Column(db.Integer, nullable=False, default=NO_AREA)
+    title_level = db.Column(db.String(20), nullable=False, default="")
+    persons = db.Column(db.Integer, nullable=False, default=0)
+    passed = db.Column(db.Integer, nullable=False, default=0)
+    public_hours = db.Column(db.Numeric(16, 1), nullable=False, default=0)
+    professional_hours = db.Column(db.Numeric(16, 1), nullable=False, default=0)
+    total_hours = db.Column(db.Numeric(16, 1), nullable=False, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("city_id", "county_id", "year", "title_level", name="uq_stat_area"),
+        Index("ix_stat_area_year", "year", "city_id"),
     )

@@ -1,4 +1,4 @@
-"""statistics: person-year summary and its roll-up per unit
+"""statistics: person-year summary and its roll-ups per unit and per area
 
 Revision ID: 0011
 Revises: 0008
@@ -73,7 +73,24 @@ def upgrade():
     op.create_index("ix_stat_cell_county_year", "stat_cell", ["county_id", "year"])
     op.create_index("ix_stat_cell_competent_year", "stat_cell", ["competent_dept_id", "year"])
 
+    op.create_table(
+        "stat_area",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("city_id", sa.Integer(), nullable=False),
+        sa.Column("county_id", sa.Integer(), nullable=False),
+        sa.Column("title_level", sa.String(length=20), nullable=False, server_default=""),
+        sa.Column("persons", sa.Integer(), nullable=False),
+        sa.Column("passed", sa.Integer(), nullable=False),
+        sa.Column("public_hours", sa.Numeric(16, 1), nullable=False),
+        sa.Column("professional_hours", sa.Numeric(16, 1), nullable=False),
+        sa.Column("total_hours", sa.Numeric(16, 1), nullable=False),
+        sa.UniqueConstraint("city_id", "county_id", "year", "title_level", name="uq_stat_area"),
+    )
+    op.create_index("ix_stat_area_year", "stat_area", ["year", "city_id"])
+
 
 def downgrade():
+    op.drop_table("stat_area")
     op.drop_table("stat_cell")
     op.drop_table("person_year")
