@@ -195,10 +195,11 @@ def withdraw(membership, password):
     from .models import PersonYear
 
     gone = list(db.session.scalars(select(Person.id).where(Person.membership_id == membership.id)))
+    units = list(db.session.scalars(select(Person.unit_id).where(Person.id.in_(gone))))
     if gone:
         db.session.execute(delete(PersonYear).where(PersonYear.person_id.in_(gone)))
-        summary.refresh(gone)
     db.session.execute(delete(Person).where(Person.membership_id == membership.id))
+    summary.refresh_units(units)
     db.session.execute(
         update(audit.AuditLog).where(audit.AuditLog.actor_membership_id == membership.id)
         .values(actor_membership_id=None).execution_options(synchronize_session=False)

@@ -266,3 +266,29 @@ def test_bad_input_gets_a_chinese_message_not_a_500(signed_in):
         assert browser.get(url).status_code in (200, 404), url
     assert browser.get("/admin/stats/export?format=pdf").status_code == 400
     assert browser.get("/admin/stats/?page=abc").status_code == 200
+
+
+def test_area_roll_up_agrees_with_the_unit_cells(generated, signed_in):
+    city, county = signed_in("city"), signed_in("county")
+    for year in (YEAR, YEAR - 1, 2016):
+        by_county = exported(city, f"/admin/stats/export?format=csv&year={year}")  # per-area roll-up
+        jinshui = next(r for r in by_county if r[0] == "金水区")
+        units = exported(county, f"/admin/stats/export?format=csv&year={year}")  # per-unit cells
+        assert units[-1][0] == "合计" and units[-1][1:] == jinshui[1:]
+
+
+def test_industry_and_unit_admins_drill_to_persons(signed_in):
+    hospital = org("郑州市金水区人民医院")
+    dept = db.session.get(Org, person_named("张伟").department_id)
+    industry = signed_in("industry")
+    page = industry.get(f"/admin/stats/?year={YEAR}").get_data(as_text=True)
+    assert hospital.name in page
+    page = industry.get(f"/admin/stats/?node={hospital.id}&year={YEAR}").get_data(as_text=True)
+    assert dept.name in page and "查看全部人员" in page
+    page = industry.get(f"/admin/stats/?node={dept.id}&year={YEAR}").get_data(as_text=True)
+    assert "张伟" in page
+    unit = signed_in("unit")
+    page = unit.get(f"/admin/stats/?node={dept.id}&year={YEAR}").get_data(as_text=True)
+    assert "张伟" in page
+    table = exported(unit, f"/admin/stats/export?format=csv&node={dept.id}&year={YEAR}")
+    assert table[0][0] == "姓名" and any(r[0] == "张伟" for r in table[1:])
