@@ -6,6 +6,8 @@ from .extensions import db
 
 
 def register_commands(app):
+    from . import summary_jobs  # noqa: F401  (registers the recompute task with the queue)
+
     @app.cli.command("rebuild-summary")
     def rebuild_summary():
         """Recompute the person-year summary and its roll-up from the records."""
