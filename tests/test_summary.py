@@ -259,12 +259,15 @@ def test_title_change_registration_and_disable_follow(ctx):
 
 def test_standard_change_is_recomputed_by_the_job(ctx):
     from backoffice import summary_jobs
-    from backoffice.models import HourStandard
+    from backoffice.models import HourStandard, Job
 
     std = db.session.scalar(select(HourStandard).where(HourStandard.year_from == 2018))
     std.public, std.professional, std.total = 10, 10, 20
-    db.session.flush()
-    summary_jobs.recompute_all({"reason": "test"})
+    db.session.commit()
+    assert not stored_rows() == expected_rows()  # the stored figures are stale now
+    job = summary_jobs.schedule_recompute("hour_standard", owner=membership_of("sysadmin"))
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).state == "done"
     assert_summary_right()
 
 

@@ -1,7 +1,7 @@
 """statistics: person-year summary and its roll-ups per unit and per area
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 
 After upgrading a database that already holds records, fill both tables once with
 ``flask --app backoffice rebuild-summary``.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
