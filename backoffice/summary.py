@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -231,7 +232,8 @@ def refresh_units(unit_ids) -> None:
 
 
 def _area_key(column):
-    return func.coalesce(column, NO_AREA)
+    # A literal, not a bound parameter: PostgreSQL must see the same expression in GROUP BY.
+    return func.coalesce(column, literal_column(str(int(NO_AREA))))
 
 
 def _refresh_areas(areas):
@@ -259,7 +261,7 @@ def _insert_areas(where):
 def _insert_cells(person_where, summary_where):
     cols = ["year", "unit_id", "department_id", "title_level", "county_id", "city_id", "competent_dept_id",
             "persons", "passed", "public_hours", "professional_hours", "total_hours"]
-    level = func.coalesce(Person.title_level, "")
+    level = func.coalesce(Person.title_level, literal_column("''"))  # same text in GROUP BY
     heads = (
         select(
             literal(HEADCOUNT_YEAR), Person.unit_id, Person.department_id, level, func.max(Person.county_id),

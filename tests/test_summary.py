@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal_column, select, update
 
 from backoffice import accounts, hours, registration, standards, summary, workflow
 from backoffice.extensions import db
@@ -83,9 +83,9 @@ def stored_rows():
 def expected_cells(rows):
     cells = defaultdict(lambda: [0, 0, Decimal(0), Decimal(0)])
     heads = db.session.execute(
-        select(Person.unit_id, Person.department_id, func.coalesce(Person.title_level, ""), func.count())
+        select(Person.unit_id, Person.department_id, func.coalesce(Person.title_level, literal_column("''")), func.count())
         .join(Membership, Membership.id == Person.membership_id).where(Membership.status == "active")
-        .group_by(Person.unit_id, Person.department_id, func.coalesce(Person.title_level, ""))
+        .group_by(Person.unit_id, Person.department_id, func.coalesce(Person.title_level, literal_column("''")))
     ).all()
     for unit_id, dept_id, level, n in heads:
         cells[(HEADCOUNT_YEAR, unit_id, dept_id, level)][0] = n
