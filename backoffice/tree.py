@@ -115,7 +115,8 @@ def move(node, new_parent):
         _rewrite_level(column_name, old[column_name], value, in_subtree, person_where, row_where)
     from . import summary
 
-    summary.refresh_units(summary.units_of_subtree(old_path))  # the roll-up follows the move
+    # The roll-up follows the move (a department's old and new unit too).
+    summary.refresh_units(summary.units_of_subtree(old_path) + [u for u in (old["unit_id"], new_unit) if u])
 
     db.session.execute(
         update(Org)
