@@ -112,6 +112,10 @@ def create_app(config=None, **overrides):
     register_views(admin)
     app.extensions["backoffice_admin"] = admin
 
+    from .summary_cli import register_commands  # flask rebuild-summary (statistics)
+
+    register_commands(app)
+
     @app.before_request
     def forced_password_change():
         """A reset password must be changed before anything else can be done."""

@@ -287,6 +287,9 @@ def decide_registrations(scope, ids, approve, reason=None, actor=None):
         update(Membership).where(Membership.id.in_(m_ids), Membership.status == "pending").values(**values)
         .execution_options(synchronize_session=False)
     )
+    from . import summary
+
+    summary.refresh_memberships(m_ids)
     pending_orgs = select(Org.id).where(Org.id.in_(org_ids), Org.status == "pending")
     org_changed = db.session.scalars(pending_orgs).all()
     if org_changed:
@@ -406,6 +409,9 @@ def set_membership_status(scope, ids, status, actor=None):
         )
         if status == "disabled":
             security.end_sessions_of(select(Membership.account_id).where(Membership.id.in_(c_ids)))
+        from . import summary
+
+        summary.refresh_memberships(c_ids)
     db.session.commit()
     db.session.expire_all()
     return len(changed), refused

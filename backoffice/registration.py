@@ -130,6 +130,9 @@ def _decide(ids, actor, status, reason=None):
         update(Membership).where(Membership.id.in_(chosen), Membership.status == "pending").values(**values)
         .execution_options(synchronize_session=False)
     )
+    from . import summary
+
+    summary.refresh_memberships(chosen)  # an approved person counts in the statistics
     db.session.expire_all()
     return chosen
 
@@ -188,7 +191,15 @@ def withdraw(membership, password):
         "role": membership.role, "org_id": membership.org_id, "status": "pending",
     }, after={"status": "withdrawn", "account_id": account.id})
     org = membership.org
+    from . import summary
+    from .models import PersonYear
+
+    gone = list(db.session.scalars(select(Person.id).where(Person.membership_id == membership.id)))
+    units = list(db.session.scalars(select(Person.unit_id).where(Person.id.in_(gone))))
+    if gone:
+        db.session.execute(delete(PersonYear).where(PersonYear.person_id.in_(gone)))
     db.session.execute(delete(Person).where(Person.membership_id == membership.id))
+    summary.refresh_units(units)
     db.session.execute(
         update(audit.AuditLog).where(audit.AuditLog.actor_membership_id == membership.id)
         .values(actor_membership_id=None).execution_options(synchronize_session=False)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, hours
+from . import audit, hours, summary
 from .extensions import db
 from .models import Declaration, HourStandard, Membership, Org, Person, YearResult, now
 
@@ -213,6 +213,7 @@ def revoke_year(person, year, reason, actor=None):
     db.session.flush()
     audit.record("revoke", "year_result", result.id, before=before, after=_result_dict(result),
                  comment=result.revoke_reason, actor=actor)
+    summary.refresh([result.person_id], [result.year])
     return result
 
 
@@ -270,6 +271,7 @@ def certify_year(person, year, prorate_months=None, actor=None):
             raise
         return existing
     audit.record("certify", "year_result", result.id, after=_result_dict(result), actor=actor)
+    summary.refresh([result.person_id], [result.year])
     return result
 
 

@@ -113,6 +113,10 @@ def move(node, new_parent):
         changes["competent_dept_id"] = new_competent
     for column_name, value in changes.items():
         _rewrite_level(column_name, old[column_name], value, in_subtree, person_where, row_where)
+    from . import summary
+
+    # The roll-up follows the move (a department's old and new unit too).
+    summary.refresh_units(summary.units_of_subtree(old_path) + [u for u in (old["unit_id"], new_unit) if u])
 
     db.session.execute(
         update(Org)
@@ -144,13 +148,18 @@ def set_competent_dept(unit, dept):
         Person.unit_id == unit.id,
         lambda model: model.unit_id.in_(subtree_ids),
     )
+    from . import summary
+
+    summary.refresh_units([unit.id])
     db.session.expire_all()
 
 
 def move_person(person, unit, department=None):
     """A transfer: the person, their login role and every row they own follow, set-based."""
+    from . import summary
     from .models import Membership
 
+    old_unit = db.session.scalar(select(Person.unit_id).where(Person.id == person.id))
     values = {
         "unit_id": unit.id,
         "county_id": unit.county_id,
@@ -171,6 +180,7 @@ def move_person(person, unit, department=None):
             update(model).where(model.person_id == person.id).values(**values)
             .execution_options(synchronize_session=False)
         )
+    summary.refresh([person.id], extra_units=[old_unit])  # region and unit of every year
     db.session.expire_all()
 
 

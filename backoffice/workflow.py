@@ -31,7 +31,7 @@ from decimal import Decimal
 from sqlalchemy import Select, and_, delete, func, select, update
 from sqlalchemy.orm import aliased
 
-from . import audit, jobs
+from . import audit, jobs, summary
 from .extensions import db
 from .models import Declaration, Org, Person, ReviewStep, now
 from .tree import hrss_of
@@ -450,6 +450,8 @@ def approve(declaration, actor, comment=None, *, version=None) -> list[Notice]:
         step.status, step.actor_membership_id, step.acted_at, step.comment = "approved", actor.id, now(), comment
     if following is not None:
         following.status = "pending"
+    else:
+        summary.refresh([declaration.person_id], [declaration.year])
     _finish(declaration, "approve", before, actor, comment)
     return _notices_of(declaration, _approved_text) if following is None else []
 
@@ -507,6 +509,8 @@ def send_back(declaration, actor, reason, *, version=None) -> list[Notice]:
     )
     step.status, step.actor_membership_id, step.acted_at, step.comment = "returned", actor.id, now(), reason
     _end_round(declaration.id)
+    if before["status"] == "approved":
+        summary.refresh([declaration.person_id], [declaration.year])
     _finish(declaration, "send_back", before, actor, reason)
     return _notices_of(declaration, _returned_text, reason)
 
@@ -619,8 +623,14 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
     plan = _plan(_targets(ids_or_select, level, org_id))
     at = now()
     before = {"status": "pending", "level": level, "org_id": org_id}
+    person_years = set()
     for rows in _chunks(plan):
         finishing = [r[0] for r in rows if r[2] is None]
+        if finishing:
+            person_years.update(db.session.execute(
+                select(Declaration.person_id, Declaration.year).where(_match(Declaration.id, finishing))
+                .distinct()
+            ).tuples())
         moving = {}
         for decl_id, _, _, next_org, next_level in rows:
             if next_org is not None:
@@ -663,6 +673,9 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
                 .values(current_org_id=next_org, current_level=next_level, version=Declaration.version + 1)
                 .execution_options(synchronize_session=False)
             )
+    if person_years:
+        # The summary of every person-year that gained approved hours, set-based.
+        summary.refresh({p for p, _ in person_years}, {y for _, y in person_years})
     db.session.expire_all()
     return len(plan)
 

@@ -293,6 +293,9 @@ def load_demo():
 
     _load_subjects(province, health_js)
     _load_declarations(persons, accounts, hospital, health_js, jinshui)
+    from backoffice import summary
+
+    summary.rebuild()  # the records above were written directly, not through the workflow
     db.session.commit()
     return accounts
 

@@ -47,4 +47,5 @@ from .records import (  # noqa: F401
 from .review import *  # noqa: E402,F401,F403
 from .rules import *  # noqa: E402,F401,F403
 from .security import *  # noqa: E402,F401,F403
+from .stats import *  # noqa: E402,F401,F403
 from .training import *  # noqa: E402,F401,F403

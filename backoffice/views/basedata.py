@@ -25,7 +25,7 @@ from wtforms import fields as wtf
 from wtforms import validators as v
 from wtforms.validators import ValidationError
 
-from .. import audit, hours, standards
+from .. import audit, hours, standards, summary_jobs
 from ..extensions import db
 from ..models import (
     HRSS_KINDS,
@@ -673,6 +673,20 @@ class LearningFormView(AuditedModelView):
         "enabled": {"label": "启用"},
     }
 
+
+    # -- the person-year summary follows a change of standards or rules
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        summary_jobs.schedule_recompute(self.object_type)
+
+    def after_model_delete(self, model):
+        super().after_model_delete(model)
+        summary_jobs.schedule_recompute(self.object_type)
+
+    def _switch(self, ids, on):
+        result = super()._switch(ids, on)
+        summary_jobs.schedule_recompute(self.object_type)
+        return result
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
         if obj is not None:
@@ -783,6 +797,20 @@ class HourStandardView(AuditedModelView):
         "note": {"label": "备注", "validators": [v.Optional(), v.Length(max=200, message="备注最多 200 个字")]},
     }
 
+
+    # -- the person-year summary follows a change of standards or rules
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        summary_jobs.schedule_recompute(self.object_type)
+
+    def after_model_delete(self, model):
+        super().after_model_delete(model)
+        summary_jobs.schedule_recompute(self.object_type)
+
+    def _switch(self, ids, on):
+        result = super()._switch(ids, on)
+        summary_jobs.schedule_recompute(self.object_type)
+        return result
     def _candidate(self, form, row):
         data = {
             "id": row.id if row is not None else None,

@@ -81,6 +81,9 @@ class PersonView(ScopedModelView):
         super().on_model_change(form, model, is_created)
         audit.record("edit", "person", model.id, after={
             "department_id": model.department_id, "phone": model.phone, "email": model.email})
+        from .. import summary
+
+        summary.refresh([model.id])  # the statistics group a unit's persons by department
 
 
 class MembershipView(ScopedModelView):

@@ -141,6 +141,9 @@ class TitleChangeReviewView(UnitPage):
                 db.session.execute(update(Person).where(Person.id == r.person_id).values(
                     title_series_id=r.new_series_id, title_level=r.new_level).execution_options(
                     synchronize_session=False))
+            from .. import summary
+
+            summary.refresh([r.person_id for r in rows])  # the title level decides the standard
         db.session.execute(update(TitleChangeRequest).where(
             TitleChangeRequest.id.in_(ids), TitleChangeRequest.status == "pending").values(
             status=status, reason=reason[:500] or None, decided_at=now(), decided_by_id=actor.id).execution_options(

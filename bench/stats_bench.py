@@ -1,0 +1,204 @@
+"""Statistics benchmark (查询统计): the statistics pages over HTTP at every admin level,
+the summary rebuild, and what keeping the summary adds to approve-all of 10,000.
+
+    python bench/stats_bench.py --sizes 400000,1650000                 # SQLite (≈120k / 500k persons)
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
+        python bench/stats_bench.py --sizes 1000000,9900000            # PostgreSQL (≈300k / 3M persons)
+
+The dataset is ``bench/generate.py``'s (the real Henan tree, ~60,000 units, one person
+per ~3.3 declarations over three years, every status); after each size the person-year
+summary is rebuilt from the records (``summary.rebuild``, timed). "HTTP" is Flask's test
+client: the whole request (session, permission layer, queries, template, chart data).
+
+Targets (issue 13): province page ≤ 100 ms, city ≤ 50 ms, a unit ≤ 20 ms (medians), flat
+between the sizes; keeping the summary adds ≤ 20 % to approve-all of 10,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from backoffice.extensions import db  # noqa: E402
+from backoffice.models import Declaration, Org, Person, PersonYear, StatCell  # noqa: E402
+from bench import generate as gen  # noqa: E402
+from bench.review_bench import fmt, sign_in, timed  # noqa: E402
+
+REPEAT = 21
+
+
+def rebuild(app):
+    from backoffice import summary
+
+    with app.app_context():
+        t0 = time.perf_counter()
+        counts = summary.rebuild()
+        db.session.commit()
+        seconds = time.perf_counter() - t0
+        if db.engine.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE person_year"))
+                conn.execute(text("VACUUM ANALYZE stat_cell"))
+    return counts, seconds
+
+
+def pages(app, state, year):
+    admins, tree = state["admins"], state["tree"]
+    hot_unit = tree["hot_unit"][0]
+    clients = {k: sign_in(app, admins[k]) for k in ("unit", "industry", "county", "city", "province")}
+    with app.app_context():
+        dept = db.session.scalar(select(Org.id).where(Org.parent_id == hot_unit, Org.kind == "department").limit(1))
+    urls = [
+        ("province", "province: cities (default page)", f"/admin/stats/?year={year}", "≤ 100 ms"),
+        ("province", "province: cities, title filter", f"/admin/stats/?year={year}&title_level=intermediate",
+         "≤ 100 ms"),
+        ("province", "province: 省直 units (200)", f"/admin/stats/?year={year}&node={tree['province']}&direct=1",
+         "≤ 100 ms"),
+        ("city", "city 郑州: counties", f"/admin/stats/?year={year}", "≤ 50 ms"),
+        ("county", "county 金水区: its units (~330)", f"/admin/stats/?year={year}", "≤ 50 ms"),
+        ("industry", "industry dept: its units", f"/admin/stats/?year={year}", "≤ 50 ms"),
+        ("unit", "unit (3,000+ persons): departments", f"/admin/stats/?year={year}", "≤ 20 ms"),
+        ("unit", "unit: persons page (50 rows)", f"/admin/stats/?year={year}&node={hot_unit}&persons=1", "≤ 20 ms"),
+        ("province", "province: export of the table (.xlsx)", f"/admin/stats/export?format=xlsx&year={year}", None),
+        ("unit", "home page of a unit admin (with its rate)", "/admin/", None),
+        ("province", "home page of the province (with its rate)", "/admin/", None),
+    ]
+    if dept is not None:
+        urls.append(("unit", "unit: one department's persons", f"/admin/stats/?year={year}&node={dept}", "≤ 20 ms"))
+    lines = []
+    for key, label, url, target in urls:
+        client = clients[key]
+
+        def get(client=client, url=url):
+            r = client.get(url)
+            assert r.status_code == 200, (url, r.status_code)
+            return r
+
+        lines.append(fmt(label + " (HTTP)", timed(get, repeat=REPEAT), target=target))
+    return lines
+
+
+def check_against_city_completion(app, state, year):
+    """The city page's figures against ``standards.city_completion`` (SQL over the records)."""
+    from backoffice import statistics as st
+    from backoffice.permissions import Scope
+    from backoffice.standards import city_completion
+
+    with app.app_context():
+        from backoffice.models import Membership
+
+        m = db.session.get(Membership, state["admins"]["city"])
+        city = db.session.get(Org, state["tree"]["hot_city"])
+        _, total = st.breakdown(Scope(m), city, st.Filters(year=year))
+        t0 = time.perf_counter()
+        ref = city_completion(city.id, year)
+        seconds = time.perf_counter() - t0
+        db.session.rollback()
+    same = (total.persons, total.passed) == (ref.persons, ref.passed)
+    return (f"  check: 郑州 {year} statistics {total.passed:,}/{total.persons:,} passed; "
+            f"standards.city_completion (SQL over the records, {seconds:.1f} s) {ref.passed:,}/{ref.persons:,}"
+            f" → {'equal' if same else 'DIFFERENT'}"), same
+
+
+def approve_all(app, state, year):
+    """Approve-all of 10,000 pending public records at 金水区, with and without the summary."""
+    from backoffice import summary
+
+    county = sign_in(app, state["admins"]["county"])
+    with_s, without_s = [], []
+    real = summary.refresh
+    for i, inst in enumerate(state["tree"]["institutions"]):
+        keep = i % 2 == 0
+        summary.refresh = real if keep else (lambda *a, **k: None)
+        try:
+            with app.app_context():
+                matching = db.session.scalar(select(func.count()).select_from(Declaration).where(
+                    Declaration.declarer_org_id == inst, Declaration.status == "pending",
+                    Declaration.current_org_id == state["tree"]["hot_county"], Declaration.year == year))
+            t0 = time.perf_counter()
+            r = county.post("/admin/review/all", data={"op": "approve", "year": str(year), "declarer": str(inst)})
+            (with_s if keep else without_s).append(time.perf_counter() - t0)
+            assert r.status_code == 302
+            with app.app_context():
+                left = db.session.scalar(select(func.count()).select_from(Declaration).where(
+                    Declaration.declarer_org_id == inst, Declaration.status == "pending"))
+            assert left == 0 and matching, (left, matching)
+        finally:
+            summary.refresh = real
+    # The runs without the hook left their persons' summary stale: put it right.
+    with app.app_context():
+        persons = select(Declaration.person_id).where(Declaration.declarer_org_id.in_(
+            state["tree"]["institutions"][1::2]))
+        summary.refresh(persons, [year])
+        db.session.commit()
+    lines = [fmt(f"approve-all of {matching:,} with the summary kept", with_s, unit="s"),
+             fmt(f"approve-all of {matching:,} without (hook disabled)", without_s, unit="s")]
+    ratio = (sum(with_s) / len(with_s)) / (sum(without_s) / len(without_s)) - 1
+    lines.append(f"  summary adds {ratio * 100:+.0f} % to approve-all (target ≤ +20 %)")
+    return lines
+
+
+def measure(app, state, label, rebuild_seconds, counts, do_approve):
+    year = date.today().year - 1
+    lines = [f"\n== {label}"]
+    with app.app_context():
+        persons = db.session.scalar(select(func.count()).select_from(Person))
+        decls = db.session.scalar(select(func.count()).select_from(Declaration))
+        units = db.session.scalar(select(func.count()).select_from(Org).where(Org.kind == "unit"))
+        pys = db.session.scalar(select(func.count()).select_from(PersonYear))
+        cells = db.session.scalar(select(func.count()).select_from(StatCell))
+    lines.append(f"  data: {persons:,} persons, {decls:,} declarations, {units:,} units; "
+                 f"summary {pys:,} person-years, {cells:,} roll-up cells")
+    lines.append(f"  rebuild-summary: {rebuild_seconds:.1f} s ({counts})")
+    lines += pages(app, state, year)
+    check, _ = check_against_city_completion(app, state, year)
+    lines.append(check)
+    if do_approve:
+        lines += approve_all(app, state, date.today().year)
+    print("\n".join(lines), flush=True)
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default=None, help="background declarations of the sizes, e.g. 400000,1650000")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args()
+    kind = "postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+    sizes = [int(x) for x in (args.sizes or ("1000000,9900000" if kind == "postgres" else "400000,1650000"))
+             .split(",")]
+    url, drop = gen.database_url(kind, name="bench_stats")
+    print(f"benchmark database: {kind}; background sizes {sizes}", flush=True)
+    app = gen.prepare(url)
+    done = 0
+    try:
+        for size in sizes:
+            with app.app_context():
+                result = gen.generate(size - done)
+            done = size
+            print(f"generated +{result['added']:,} declarations in {result['seconds']} s "
+                  f"(total {result['declarations']:,})", flush=True)
+            counts, seconds = rebuild(app)
+            measure(app, result["state"], f"{kind}, {result['declarations']:,} declarations", seconds, counts,
+                    do_approve=True)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if not args.keep:
+            drop()
+            print("benchmark database removed")
+
+
+if __name__ == "__main__":
+    main()
