@@ -177,10 +177,9 @@ def test_neutralise():
 
 # --------------------------------------------------------------------------- large exports
 @pytest.fixture
-def small_threshold(app):
-    app.config["EXPORT_JOB_THRESHOLD"] = 3
-    yield 3
-    app.config.pop("EXPORT_JOB_THRESHOLD")
+def small_threshold(app, monkeypatch):
+    monkeypatch.setitem(app.config, "EXPORT_JOB_THRESHOLD", 1)
+    return 1
 
 
 def test_above_the_threshold_the_export_is_a_job_without_a_cap(signed_in, small_threshold, client):
@@ -221,3 +220,65 @@ def test_a_job_applies_the_scope_of_who_asked(signed_in, small_threshold, ctx):
     _, rows = xlsx_rows(browser.get(re.search(r'id="export-download" href="([^"]+)"', page).group(1)))
     assert len(rows) == mine
     assert {r[2] for r in rows} == {unit.name}
+
+
+# --------------------------------------------------------------------------- the review queue export
+def _queue_count(browser, query):
+    page = browser.get(f"/admin/review/list?{query}&exact=1").get_data(as_text=True)
+    return int(re.search(r'id="queue-count">\s*共 ([\d,]+) 条', page).group(1).replace(",", ""))
+
+
+@pytest.mark.parametrize("key", ["unit", "industry", "county", "city", "province"])
+def test_review_queue_export_holds_the_whole_queue(signed_in, key):
+    browser = signed_in(key)
+    count = _queue_count(browser, "year=all")
+    _, rows = xlsx_rows(browser.get("/admin/review/export?year=all&type=xlsx"))
+    assert len(rows) == count
+    _, rows = csv_rows(browser.get("/admin/review/export?year=all&type=csv"))
+    assert len(rows) == count
+
+
+def test_review_queue_export_is_a_job_above_the_threshold_not_a_cap(signed_in, small_threshold, ctx):
+    browser = signed_in("unit")
+    count = _queue_count(browser, "year=all")
+    assert count > small_threshold
+    response = browser.get("/admin/review/export?year=all&type=xlsx")
+    assert response.status_code == 302
+    page = browser.get(response.headers["Location"]).get_data(as_text=True)
+    download = re.search(r'id="export-download" href="([^"]+)"', page).group(1)
+    _, rows = xlsx_rows(browser.get(download))
+    assert len(rows) == count
+    assert signed_in("unit2").get(download).status_code == 404
+    assert signed_in("county2").get("/admin/review/export?year=all&type=pdf").status_code == 404
+
+
+@pytest.mark.real_commits
+def test_a_job_runs_in_a_thread_as_its_owner(app, monkeypatch):
+    """Outside tests the job runs in a worker thread that signs in as the owner and
+    re-applies the list's scope and filters; the owner comes back for the file."""
+    import time
+
+    from .conftest import sign_in
+
+    monkeypatch.setitem(app.config, "EXPORT_JOB_THRESHOLD", 1)
+    monkeypatch.setitem(app.config, "EXPORT_JOBS_INLINE", False)
+    with app.app_context():
+        browser = sign_in(app.test_client(), "unit")
+        query = urlencode({"search": "张伟"})
+        count = list_count(browser, "persons", query)
+        unit_rows = list_count(browser, "persons")
+        assert count >= 1 and unit_rows > 1
+        response = browser.get("/admin/persons/export/xlsx/")
+        assert response.status_code == 302
+        job_url = response.headers["Location"]
+        for _ in range(600):  # waits for the worker; not a timing assertion
+            page = browser.get(job_url).get_data(as_text=True)
+            if 'data-status="done"' in page or 'data-status="failed"' in page:
+                break
+            time.sleep(0.1)
+        assert 'data-status="done"' in page, page
+        download = re.search(r'id="export-download" href="([^"]+)"', page).group(1)
+        _, rows = xlsx_rows(browser.get(download))
+        assert len(rows) == unit_rows
+        assert {r[2] for r in rows} == {membership_of("unit").org.name}
+        db.session.remove()

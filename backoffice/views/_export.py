@@ -120,24 +120,29 @@ class ExportMixin:
     def export(self, export_type):
         if not self.can_export or export_type not in self.export_types:
             abort(404)
-        threshold = export_jobs.threshold()
-        if self.export_count(limit=threshold) > threshold:
-            job = export_jobs.submit(self, export_type)
-            return redirect(url_for("export_jobs.job_view", job_id=job["id"]))
-        return self.export_response(export_type)
+        return serve(self, export_type)
 
-    def export_response(self, export_type):
-        filename = self.export_filename(export_type)
-        headers = {"Content-Disposition": export_jobs.disposition(filename)}
-        if export_type == "csv":
-            return Response(
-                stream_with_context(exports.iter_csv(self.export_headers(), self.export_rows())),
-                mimetype=exports.CSV_MIME, headers=headers,
-            )
-        spool = export_jobs.spool()
-        exports.write_xlsx(spool, self.export_headers(), self.export_rows())
-        spool.seek(0)
-        return Response(_chunks(spool), mimetype=exports.XLSX_MIME, headers=headers, direct_passthrough=True)
+
+def serve(source, export_type):
+    """Answer an export request for ``source`` — a view with ``export_count(limit)``,
+    ``export_headers()``, ``export_rows()`` and ``export_filename(type)`` that read the
+    current request's scope and filters: the file itself up to the threshold, above it
+    a job (and a redirect to its progress page)."""
+    threshold = export_jobs.threshold()
+    if source.export_count(limit=threshold) > threshold:
+        job = export_jobs.submit(source, export_type)
+        return redirect(url_for("export_jobs.job_view", job_id=job["id"]))
+    filename = source.export_filename(export_type)
+    headers = {"Content-Disposition": export_jobs.disposition(filename)}
+    if export_type == "csv":
+        return Response(
+            stream_with_context(exports.iter_csv(source.export_headers(), source.export_rows())),
+            mimetype=exports.CSV_MIME, headers=headers,
+        )
+    spool = export_jobs.spool()
+    exports.write_xlsx(spool, source.export_headers(), source.export_rows())
+    spool.seek(0)
+    return Response(_chunks(spool), mimetype=exports.XLSX_MIME, headers=headers, direct_passthrough=True)
 
 
 def _chunks(fileobj, size=1 << 16):
@@ -151,4 +156,4 @@ def _chunks(fileobj, size=1 << 16):
         fileobj.close()
 
 
-__all__ = ["ExportMixin"]
+__all__ = ["ExportMixin", "serve"]
