@@ -11,18 +11,30 @@ and a download link — never a silent cap.
 """
 
 from datetime import date
+from decimal import Decimal
 
 from flask import Response, abort, redirect, stream_with_context, url_for
 from flask_admin.base import expose
 from flask_admin.tools import rec_getattr
 from markupsafe import Markup
 from sqlalchemy import func, inspect
-from sqlalchemy.orm import RelationshipProperty, selectinload
+from sqlalchemy.orm import ColumnProperty, RelationshipProperty, aliased, selectinload
 
 from .. import export_jobs, exports
 from ..extensions import db
 
 BATCH = 2000
+PLAIN = (int, float, str, Decimal)
+
+# How a many-to-one column shows its row, as SQL (the same text as the model's __str__;
+# tests compare the two). Relationships to other models are read through the ORM.
+_name = lambda t: t.name  # noqa: E731
+_name_id = lambda t: t.name + "（" + t.id_number + "）"  # noqa: E731
+SQL_LABELS = {
+    "Org": _name, "LearningForm": _name, "Region": _name, "UnitType": _name, "Affiliation": _name,
+    "UnitLevel": _name, "Industry": _name, "TitleSeries": _name, "Major": _name, "TrainingPlan": _name,
+    "TrainingClass": _name, "Person": _name_id, "Account": _name_id,
+}
 
 
 def _plain(value):
@@ -107,10 +119,72 @@ class ExportMixin:
         return db.session.query(func.count()).select_from(sub.subquery()).scalar()
 
     def export_rows(self):
+        """The exported rows as lists of cell values. Lists whose columns are plain
+        columns, many-to-one labels and coded values (label maps) are read as SQL rows
+        (no ORM objects: ~5× faster, flat memory); others through the ORM in batches."""
+        plan = self._export_plan()
+        if plan is not None:
+            return self._export_rows_sql(*plan)
+        return self._export_rows_orm()
+
+    def _export_rows_orm(self):
         getters = self._export_getters()
-        query = self.export_query().yield_per(BATCH)
-        for row in query:
+        for row in self.export_query().yield_per(BATCH):
             yield [get(row) for get in getters]
+
+    def _export_rows_sql(self, exprs, converters, joins):
+        args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(args.sort)
+        query, list_joins, _ = self._filtered_query(args.search, args.filters)
+        query, _ = self._apply_sorting(query, list_joins, sort[0] if sort else None, args.sort_desc)
+        for relationship, alias in joins.values():
+            query = query.outerjoin(relationship.of_type(alias))
+        pk = inspect(self.model).primary_key[0]
+        query = query.order_by(pk).with_entities(*exprs).yield_per(BATCH * 2)
+        pairs = list(enumerate(converters))
+        for row in query:
+            yield [convert(row[i]) for i, convert in pairs]
+
+    def _export_plan(self):
+        """(SQL expressions, converters, joins) for the exported columns, or None when
+        a column needs the ORM (a formatter without a label map, a property, a
+        collection, a relationship without an SQL label)."""
+        if self.export_options:
+            return None
+        formatters = dict(self.column_formatters or {})
+        formatters.update(self.column_formatters_export or {})
+        type_formatters = self.column_type_formatters or {}
+        exprs, converters, joins = [], [], {}
+        for name, _ in self.get_export_columns():
+            if not isinstance(name, str):
+                return None
+            fmt = formatters.get(name)
+            mapping = getattr(fmt, "export_map", None)
+            if fmt is not None and mapping is None:
+                return None
+            model, entity, path, expr = self.model, self.model, (), None
+            parts = name.split(".")
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                prop = getattr(getattr(model, part, None), "property", None)
+                if isinstance(prop, RelationshipProperty) and not prop.uselist:
+                    path += (part,)
+                    target = prop.mapper.class_
+                    if path not in joins:
+                        joins[path] = (getattr(entity, part), aliased(target))
+                    entity, model = joins[path][1], target
+                    if last:
+                        label = SQL_LABELS.get(target.__name__)
+                        if label is None:
+                            return None
+                        expr = label(entity)
+                elif isinstance(prop, ColumnProperty) and last:
+                    expr = getattr(entity, part)
+                else:
+                    return None
+            exprs.append(expr)
+            converters.append(_converter(mapping, type_formatters, self, name))
+        return exprs, converters, joins
 
     def export_filename(self, export_type):
         return f"{self.endpoint}-{date.today().isoformat()}.{export_type}"
@@ -143,6 +217,19 @@ def serve(source, export_type):
     exports.write_xlsx(spool, source.export_headers(), source.export_rows())
     spool.seek(0)
     return Response(_chunks(spool), mimetype=exports.XLSX_MIME, headers=headers, direct_passthrough=True)
+
+
+def _converter(mapping, type_formatters, view, name):
+    if mapping is not None:
+        return lambda value: "" if value is None else mapping.get(value, value)
+
+    def convert(value):
+        if value is None or isinstance(value, PLAIN):
+            return value
+        fmt = type_formatters.get(type(value))
+        return _plain(fmt(view, value, name)) if fmt is not None else value
+
+    return convert
 
 
 def _chunks(fileobj, size=1 << 16):

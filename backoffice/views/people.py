@@ -38,7 +38,7 @@ class PersonView(ScopedModelView):
     column_formatters = {
         "gender": c.label_formatter({"male": "男", "female": "女"}),
         "title_level": c.title_level,
-        "membership.status": lambda v, ctx, m, n: ACCOUNT_STATUSES.get(m.membership.status, ""),
+        "membership.status": c.label_formatter(ACCOUNT_STATUSES),
     }
     column_choices = {"title_level": c.choices(TITLE_LEVELS)}
     form_columns = ("department", "phone", "email")
