@@ -4,7 +4,9 @@ Builds the province-scale dataset of ``generate.py`` (``--decls`` background rec
 its hot sets), then, in a fresh child process per run, runs the export job exactly as
 the worker does (it signs in as the province HRSS admin, opens the list's export request
 and writes the file through the list's own scope, filters and formatters) and prints
-rows, seconds, rows/s, peak RSS of that process and the file size.
+rows, seconds (wall and CPU), rows/s, the peak RSS of that process (VmHWM) and the
+file size. The machine's load average is printed beside each figure: on a shared
+machine the wall-clock rate is the CPU rate divided by the contention.
 
     python bench/export_bench.py --decls 1000000                 # SQLite file under bench/out/
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
@@ -31,6 +33,18 @@ from bench.generate import OUT, database_url, generate, make_app, prepare  # noq
 NAME = "bench_export"
 
 
+def peak_rss_mb():
+    """This process's peak resident set (VmHWM: unlike ru_maxrss, not inherited from
+    the parent across fork and exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run_export(url, membership_id, export_type, query=""):
     """One export job in this process; returns its figures."""
     from backoffice import export_jobs
@@ -45,17 +59,18 @@ def run_export(url, membership_id, export_type, query=""):
             "created_at": time.time(),
         }
         export_jobs._save(job)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     export_jobs._thread_main(app, job["id"])  # the worker's entry point, on this thread
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     with app.app_context():
         job = export_jobs.load(job["id"])
         path = export_jobs.file_path(job)
         size = path.stat().st_size if path.exists() else 0
         path.unlink(missing_ok=True)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     return {"status": job["status"], "error": job.get("error"), "rows": job["done"], "total": job["total"],
-            "seconds": round(seconds, 1), "rows_per_s": round(job["done"] / seconds), "peak_rss_mb": round(peak_mb),
+            "seconds": round(seconds, 1), "rows_per_s": round(job["done"] / seconds),
+            "cpu_seconds": round(cpu, 1), "rows_per_cpu_s": round(job["done"] / cpu), "peak_rss_mb": round(peak_mb),
             "file_mb": round(size / 1e6, 1), "type": export_type}
 
 
@@ -103,9 +118,10 @@ def main():
                 check=True, capture_output=True, text=True,
             )
             figures = json.loads(out.stdout.strip().splitlines()[-1])
+            load = os.getloadavg()[0]
             print(f"{kind} {export_type}: {figures['rows']:,} rows in {figures['seconds']} s = "
-                  f"{figures['rows_per_s']:,} rows/s, peak RSS {figures['peak_rss_mb']} MB, "
-                  f"file {figures['file_mb']} MB ({figures['status']}{', ' + figures['error'] if figures['error'] else ''})",
+                  f"{figures['rows_per_s']:,} rows/s (CPU {figures['cpu_seconds']} s = {figures['rows_per_cpu_s']:,} rows/s), peak RSS {figures['peak_rss_mb']} MB, "
+                  f"file {figures['file_mb']} MB, load average {load:.1f} ({figures['status']}{', ' + figures['error'] if figures['error'] else ''})",
                   flush=True)
     finally:
         if kind == "postgres" and drop is not None and not args.keep:
