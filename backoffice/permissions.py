@@ -23,6 +23,7 @@ from wtforms.validators import ValidationError
 
 from .extensions import db
 from .models import GLOBAL, Org
+from .views._export import ExportMixin
 
 OUT_OF_SCOPE = "不能将记录移出您的管理范围"
 
@@ -290,13 +291,13 @@ class ScopedBaseView(RoleMixin, BaseView):
     """A custom (non-model) admin page with role access."""
 
 
-class ScopedModelView(RoleMixin, ModelView):
-    """Base of every model view: every path to a row goes through ``Scope``."""
+class ScopedModelView(ExportMixin, RoleMixin, ModelView):
+    """Base of every model view: every path to a row goes through ``Scope``; every list
+    exports .xlsx and CSV of what it shows (``ExportMixin``)."""
 
     # Flask-WTF forms: the CSRF token that CSRFProtect checks on every POST.
     form_base_class = FlaskForm
     can_view_details = True
-    can_export = False
     can_set_page_size = True
     page_size = 20
     list_template = "admin/scoped_list.html"

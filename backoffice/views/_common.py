@@ -1,5 +1,6 @@
 """Shared helpers of the admin views: Chinese labels and formatters."""
 
+from flask_admin.tools import rec_getattr
 from markupsafe import Markup, escape
 
 from ..models import ACCOUNT_STATUSES, ORG_KINDS, ORG_STATUSES, ROLES, TITLE_LEVELS
@@ -9,9 +10,10 @@ def label_formatter(mapping):
     """A column formatter that shows the Chinese label of a coded value."""
 
     def fmt(view, context, model, name):
-        value = getattr(model, name)
+        value = rec_getattr(model, name, None)
         return mapping.get(value, value) if value is not None else ""
 
+    fmt.export_map = mapping  # exports map the stored codes without building objects
     return fmt
 
 
@@ -21,6 +23,7 @@ def badge_formatter(mapping, colours):
         text = mapping.get(value, value) if value is not None else ""
         return Markup('<span class="badge badge-{}">{}</span>').format(colours.get(value, "secondary"), escape(text))
 
+    fmt.export_map = mapping
     return fmt
 
 

@@ -359,9 +359,7 @@ class SystemUserView(ScopedModelView):
     column_formatters = {
         "role": c.role_label,
         "status": c.account_status,
-        "created_at": lambda v, ctx, m, n: f"{m.created_at:%Y-%m-%d %H:%M}" if m.created_at else "",
-        "account.last_login_at": lambda v, ctx, m, n: (
-            f"{m.account.last_login_at:%Y-%m-%d %H:%M}" if m.account.last_login_at else ""),
+        # created_at / last_login_at: the base view's date-time format (exports read them as SQL rows)
     }
     column_default_sort = ("id", True)
     count_cap = 10000

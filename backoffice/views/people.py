@@ -30,15 +30,15 @@ class PersonView(ScopedModelView):
         "name": "姓名", "id_number": "身份证号", "unit": "单位", "department": "部门", "gender": "性别",
         "birth_date": "出生日期", "ethnicity": "民族", "native_place": "籍贯", "school": "毕业院校",
         "major": "所学专业", "title_series": "职务系列", "title_level": "职称级别", "phone": "手机号码",
-        "email": "电子邮箱", "membership.status": "状态", "created_at": "注册时间", "unit.name": "单位",
+        "email": "电子邮箱", "membership.status": "状态", "created_at": "注册时间", "unit.name": "单位名称",
         "department.name": "部门",
     }
     column_searchable_list = ("name", "id_number")
-    column_filters = ("name", "id_number", "department.name", "title_level")
+    column_filters = ("name", "id_number", "unit.name", "department.name", "title_level")
     column_formatters = {
         "gender": c.label_formatter({"male": "男", "female": "女"}),
         "title_level": c.title_level,
-        "membership.status": lambda v, ctx, m, n: ACCOUNT_STATUSES.get(m.membership.status, ""),
+        "membership.status": c.label_formatter(ACCOUNT_STATUSES),
     }
     column_choices = {"title_level": c.choices(TITLE_LEVELS)}
     form_columns = ("department", "phone", "email")

@@ -32,9 +32,10 @@ class DeclarationView(ScopedModelView):
         "computed_hours": "折算学时", "computed_reason": "折算依据", "claimed_hours": "申报学时",
         "remarks": "备注", "source": "来源", "declarer_org": "申报组织", "status": "状态",
         "current_org": "当前审核单位", "reject_reason": "不通过原因", "created_at": "创建时间",
-        "submitted_at": "提交时间", "decided_at": "办结时间", "form.name": "学习形式", "unit.name": "单位",
+        "submitted_at": "提交时间", "decided_at": "办结时间", "form.name": "学习形式", "unit.name": "单位名称",
     }
-    column_filters = ("year", "status", "subject_kind", "form.name", "source", "person.name", "person.id_number")
+    column_filters = ("year", "status", "subject_kind", "form.name", "source", "person.name", "person.id_number",
+                      "unit.name")
     column_choices = {
         "status": c.choices(DECLARATION_STATUSES),
         "subject_kind": c.choices(SUBJECT_KINDS),

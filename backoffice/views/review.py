@@ -5,18 +5,16 @@ Every row is fetched through ``current_scope()``; every move goes through
 One commit per request; e-mails after it.
 """
 
-import csv
-import io
 import logging
 from datetime import date
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
-from .. import declarations, jobs, workflow
+from .. import declarations, exports, jobs, workflow
 from ..extensions import db
 from ..hours import FORM_FIELDS
 from ..models import (
@@ -33,6 +31,7 @@ from ..models import (
 )
 from ..permissions import ScopedBaseView, current_scope
 from . import _queue as Q
+from ._export import serve as export_serve
 from .home import waiting_item
 
 log = logging.getLogger(__name__)
@@ -54,12 +53,6 @@ def _local(url, default):
     from ..security import safe_next
 
     return safe_next(url, default)
-
-
-def _cell(value):
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _ids_from_form():
@@ -160,32 +153,50 @@ class ReviewQueueView(ScopedBaseView):
             cap=Q.COUNT_CAP, other_years=other, declarer=declarer, form_fields=FORM_FIELDS, **self._ctx(flt),
         )
 
+    # -- export of the flat queue: the list's filters, every row (above the threshold a job)
+    can_export = True
+    export_headers_zh = ["编号", "姓名", "身份证号", "单位", "申报机构", "计入年度", "科目类型", "学习形式", "学习内容",
+                         "折算学时", "申报学时", "提交时间"]
+
     @expose("/export")
     def export_view(self):
-        scope, flt = current_scope(), self._filter()
+        export_type = request.args.get("type", "csv")
+        if export_type not in exports.EXPORT_TYPES:
+            abort(404)
+        return export_serve(self, export_type)
+
+    def _export_where(self):
+        return Q.queue_ids(current_scope(), current_user, self._filter())
+
+    def export_count(self, limit=None):
+        where = self._export_where()
+        if limit is not None:
+            where = where.limit(limit + 1)
+        return db.session.scalar(select(db.func.count()).select_from(where.subquery())) or 0
+
+    def export_headers(self):
+        return self.export_headers_zh
+
+    def export_filename(self, export_type):
+        return f"review-{date.today().isoformat()}.{export_type}"
+
+    def export_rows(self):
         stmt = (
             select(Declaration)
-            .where(Q.queue_clause(scope, current_user), *flt.clauses())
-            .options(joinedload(Declaration.person), joinedload(Declaration.unit), joinedload(Declaration.form),
-                     joinedload(Declaration.declarer_org))
+            .where(Declaration.id.in_(self._export_where()))
+            .options(selectinload(Declaration.person), selectinload(Declaration.unit), selectinload(Declaration.form),
+                     selectinload(Declaration.declarer_org))
             .order_by(Declaration.created_at.desc(), Declaration.id.desc())
-            .limit(50000)
+            .execution_options(yield_per=2000)
         )
-        out = io.StringIO()
-        out.write("\ufeff")
-        writer = csv.writer(out)
-        writer.writerow(["编号", "姓名", "身份证号", "单位", "申报机构", "计入年度", "科目类型", "学习形式", "学习内容",
-                         "折算学时", "申报学时", "提交时间"])
-        for d in db.session.scalars(stmt).unique():
-            writer.writerow([_cell(v) for v in (
+        for d in db.session.scalars(stmt):
+            yield (
                 d.id, d.person.name, d.person.id_number, d.unit.name,
                 d.declarer_org.name if d.declarer_org else d.unit.name, d.year,
                 SUBJECT_KINDS.get(d.subject_kind, ""), d.form.name, (d.fields or {}).get("content", ""),
-                d.computed_hours if d.computed_hours is not None else "", d.claimed_hours,
+                d.computed_hours, d.claimed_hours,
                 d.submitted_at.strftime("%Y-%m-%d %H:%M") if d.submitted_at else "",
-            )])
-        return Response(out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f"attachment; filename=review-{date.today().isoformat()}.csv"})
+            )
 
     # -- batch moves on selected rows
     @expose("/batch", methods=["POST"])

@@ -1,0 +1,133 @@
+"""Export benchmark: the province's whole 继续教育记录 list to .xlsx (and CSV) as a job.
+
+Builds the province-scale dataset of ``generate.py`` (``--decls`` background records plus
+its hot sets), then, in a fresh child process per run, runs the export job exactly as
+the worker does (it signs in as the province HRSS admin, opens the list's export request
+and writes the file through the list's own scope, filters and formatters) and prints
+rows, seconds (wall and CPU), rows/s, the peak RSS of that process (VmHWM) and the
+file size. The machine's load average is printed beside each figure: on a shared
+machine the wall-clock rate is the CPU rate divided by the contention.
+
+    python bench/export_bench.py --decls 1000000                 # SQLite file under bench/out/
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
+        python bench/export_bench.py --decls 1000000             # PostgreSQL (database bench_export, dropped after)
+    python bench/export_bench.py --reuse                         # SQLite: run again on the kept file
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.generate import OUT, database_url, generate, make_app, prepare  # noqa: E402
+
+NAME = "bench_export"
+
+
+def peak_rss_mb():
+    """This process's peak resident set (VmHWM: unlike ru_maxrss, not inherited from
+    the parent across fork and exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_export(url, membership_id, export_type, query=""):
+    """One export job in this process; returns its figures."""
+    from backoffice import export_jobs
+
+    app = make_app(url)
+    app.config["EXPORT_JOBS_INLINE"] = False
+    with app.app_context():
+        job = {
+            "id": uuid.uuid4().hex, "owner": membership_id, "endpoint": "records", "title": "继续教育记录",
+            "export_type": export_type, "path": f"/admin/records/export/{export_type}/", "query": query,
+            "filename": f"records.{export_type}", "status": "queued", "done": 0, "total": None, "error": None,
+            "created_at": time.time(),
+        }
+        export_jobs._save(job)
+    t0, c0 = time.perf_counter(), time.process_time()
+    export_jobs._thread_main(app, job["id"])  # the worker's entry point, on this thread
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    with app.app_context():
+        job = export_jobs.load(job["id"])
+        path = export_jobs.file_path(job)
+        size = path.stat().st_size if path.exists() else 0
+        path.unlink(missing_ok=True)
+    peak_mb = peak_rss_mb()
+    return {"status": job["status"], "error": job.get("error"), "rows": job["done"], "total": job["total"],
+            "seconds": round(seconds, 1), "rows_per_s": round(job["done"] / seconds),
+            "cpu_seconds": round(cpu, 1), "rows_per_cpu_s": round(job["done"] / cpu), "peak_rss_mb": round(peak_mb),
+            "file_mb": round(size / 1e6, 1), "type": export_type}
+
+
+def child(args):
+    print(json.dumps(run_export(args.url, args.membership, args.type, args.query)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--decls", type=int, default=1_000_000, help="background declarations")
+    parser.add_argument("--reuse", action="store_true", help="SQLite: reuse bench/out/bench_export.sqlite3")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument("--types", default="xlsx,csv")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--membership", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--type", help=argparse.SUPPRESS)
+    parser.add_argument("--query", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+
+    kind = "postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+    sqlite_path = OUT / f"{NAME}.sqlite3"
+    drop = None
+    if kind == "sqlite" and args.reuse and sqlite_path.exists():
+        url = f"sqlite:///{sqlite_path}"
+        state = json.loads((OUT / "state-sqlite.json").read_text())
+    else:
+        url, drop = database_url(kind, NAME)
+        app = prepare(url)
+        with app.app_context():
+            from backoffice.extensions import db
+
+            summary = generate(args.decls)
+            db.session.remove()
+            db.engine.dispose()
+        state = summary["state"]
+        print(f"{kind}: {summary['declarations']:,} declarations generated in {summary['seconds']} s", flush=True)
+    province = state["admins"]["province"]
+    try:
+        for export_type in args.types.split(","):
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", "--url", url, "--membership", str(province), "--type", export_type],
+                check=True, capture_output=True, text=True,
+            )
+            figures = json.loads(out.stdout.strip().splitlines()[-1])
+            load = os.getloadavg()[0]
+            print(f"{kind} {export_type}: {figures['rows']:,} rows in {figures['seconds']} s = "
+                  f"{figures['rows_per_s']:,} rows/s (CPU {figures['cpu_seconds']} s = {figures['rows_per_cpu_s']:,} rows/s), peak RSS {figures['peak_rss_mb']} MB, "
+                  f"file {figures['file_mb']} MB, load average {load:.1f} ({figures['status']}{', ' + figures['error'] if figures['error'] else ''})",
+                  flush=True)
+    finally:
+        if kind == "postgres" and drop is not None and not args.keep:
+            drop()
+            print("dropped the PostgreSQL benchmark database")
+
+
+if __name__ == "__main__":
+    main()
