@@ -74,6 +74,10 @@ def create_app(config=None, **overrides):
     app.register_blueprint(auth_bp)
     register_blueprints(app)
 
+    from .api import init_api
+
+    init_api(app)  # /api/v1 for training institutions (keys, not the session)
+
     from .views import register_views
     from .views.home import HomeView
 
