@@ -706,15 +706,16 @@ def add_scores_batch(cls, rows, actor):
 
         try:
             with db.session.begin_nested():
-                ids = db.session.scalars(
-                    insert(TraineeScore).returning(TraineeScore.id, sort_by_parameter_order=True), values
-                ).all()
+                # Unordered RETURNING stays one batched statement; rows are told apart
+                # by their person (once per class).
+                table = TraineeScore.__table__
+                ids = dict(db.session.execute(
+                    insert(table).returning(table.c.person_id, table.c.id), values).all())
         except IntegrityError:
             raise TrainingError(MSG_RACE, "id_number") from None
-        accepted = iter(ids)
         for out in outcomes:
             if out.person_id is not None:
-                out.score_id = next(accepted)
+                out.score_id = ids[out.person_id]
     audit.record("import", "training_class", cls.id,
                  after={"imported": len(values), "skipped": len(rows) - len(values), "via": "batch"}, actor=actor)
     return outcomes
@@ -945,7 +946,13 @@ def declare_class(cls, route, actor):
         route = "hrss"
     elif route not in ("industry", "hrss"):
         raise TrainingError("请选择送审部门", "route")
-    passed = [s for s in roster(cls) if s.passed]
+    passed = db.session.execute(
+        select(TraineeScore.id, Person.id, Person.unit_id, Person.county_id, Person.city_id,
+               Person.competent_dept_id, TraineeScore.score)
+        .join(Person, Person.id == TraineeScore.person_id)
+        .where(TraineeScore.class_id == cls.id, TraineeScore.passed.is_(True))
+        .order_by(TraineeScore.id)
+    ).all()
     if not passed:
         raise TrainingError("该培训班没有成绩合格的学员，无法申报")
     # The guard: one UPDATE that only succeeds while the class is undeclared.
@@ -961,27 +968,30 @@ def declare_class(cls, route, actor):
     institution = cls.institution
     hours = Decimal(cls.hours)
     reason = f"培训班「{cls.name}」学时由基地审批部门按实际学习时间确定：{_fmt_hours(hours)} 学时"
-    for score in passed:
-        person = score.person
-        d = Declaration(
-            year=cls.ce_year, subject_kind=cls.subject_kind, subject_id=cls.subject_id, form_id=form.id,
-            fields={
-                "hours": str(_fmt_hours(hours)), "class_id": cls.id, "class_name": cls.name,
-                "institution": institution.name, "start_date": cls.start_date.isoformat(),
-                "end_date": cls.end_date.isoformat(), "score": str(score.score), "passed": True,
-            },
-            computed_hours=hours, computed_reason=reason, claimed_hours=hours,
-            remarks=f"施教机构{institution.name}申报：培训班「{cls.name}」",
-            source="institution", declarer_org_id=institution.id, route=route, status="draft",
-        )
-        stamp_declaration(d, person)
-        d.person = person
-        db.session.add(d)
-        db.session.flush()
-        score.declaration_id = d.id
-        workflow.submit(d, actor, route=route)
-    db.session.flush()
-    db.session.expire(cls)
+    common = {
+        "year": cls.ce_year, "subject_kind": cls.subject_kind, "subject_id": cls.subject_id, "form_id": form.id,
+        "computed_hours": hours, "computed_reason": reason, "claimed_hours": hours,
+        "remarks": f"施教机构{institution.name}申报：培训班「{cls.name}」", "source": "institution",
+        "declarer_org_id": institution.id,
+    }
+    base_fields = {
+        "hours": str(_fmt_hours(hours)), "class_id": cls.id, "class_name": cls.name,
+        "institution": institution.name, "start_date": cls.start_date.isoformat(),
+        "end_date": cls.end_date.isoformat(), "passed": True,
+    }
+    rows = [{**common, "person_id": person_id, "unit_id": unit_id, "county_id": county_id, "city_id": city_id,
+             "competent_dept_id": dept_id, "fields": {**base_fields, "score": str(score)}}
+            for _, person_id, unit_id, county_id, city_id, dept_id, score in passed]
+    # One declaration per passed trainee, submitted into the review chain set-based.
+    ids = workflow.submit_many(rows, actor, route=route)
+    from sqlalchemy import bindparam
+
+    db.session.execute(
+        update(TraineeScore.__table__).where(TraineeScore.__table__.c.id == bindparam("score_id"))
+        .values(declaration_id=bindparam("declaration_id")),
+        [{"score_id": row[0], "declaration_id": did} for row, did in zip(passed, ids, strict=True)],
+    )
+    db.session.expire_all()  # the scores' declaration ids were written set-based
     audit.record("declare", "training_class", cls.id, after={"route": route, "declarations": len(passed)},
                  actor=actor)
     return len(passed)

@@ -394,7 +394,7 @@ def record_results(cls, results):
             else:
                 out[i].update(code=o.code, message=o.message, field=o.field)
     if receipts_new:
-        db.session.execute(insert(ApiScoreReceipt), receipts_new)
+        db.session.execute(insert(ApiScoreReceipt.__table__), receipts_new)
     accepted = len(receipts_new)
     replayed = sum(1 for o in out if o["replayed"])
     rejected = len(out) - accepted - replayed
