@@ -260,7 +260,7 @@ def test_batch_size_body_size_and_cursor_limits(app, ctx, plan, api):
                    {"results": [result(0, people[0], 90, remark="长" * 400, key="x" * 100)] * 900})
     assert big.status_code == 413 and big.json["code"] == "too_large"
     bad = api.get("/api/v1/classes?cursor=!!notacursor")
-    assert bad.status_code == 400 and bad.json["field"] == "cursor"
+    assert bad.status_code == 422 and bad.json["field"] == "cursor"
     assert api.get("/api/v1/classes?limit=0").status_code == 422
     assert api.get("/api/v1/nothing-here").json["code"] == "not_found"
     wrong = api.call("delete", "/api/v1/plans")

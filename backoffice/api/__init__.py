@@ -53,25 +53,6 @@ def docs():
     return render_template("api/docs.html", spec=current_app.extensions["api_v1"].spec.to_dict())
 
 
-@extra.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@extra.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def unknown(rest):
-    """JSON for every unknown path or method under /api/v1 (the back office's 404 is HTML)."""
-    adapter = current_app.url_map.bind("", url_scheme=request.scheme)
-    allowed = set()
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-        try:
-            endpoint, _ = adapter.match(request.path, method=method)
-        except (NotFound, MethodNotAllowed):
-            continue
-        if endpoint != "api_v1_extra.unknown":
-            allowed.add(method)
-    if allowed:
-        return error_response(405, "method_not_allowed", f"该接口不支持 {request.method} 方法",
-                              headers={"Allow": ", ".join(sorted(allowed))})
-    return error_response(404, "not_found", "接口不存在，请查阅 /api/v1/docs")
-
-
 def _is_api_request():
     return request.path == PREFIX or request.path.startswith(PREFIX + "/")
 
@@ -94,7 +75,17 @@ def init_api(app):
     @app.before_request
     def _api_without_session():
         """The session cookie never authenticates an API call (keys only)."""
-        if _is_api_request():
-            g._login_user = AnonymousUserMixin()
-            request.max_content_length = min(app.config["API_MAX_BODY"], app.config.get("MAX_CONTENT_LENGTH")
-                                             or app.config["API_MAX_BODY"])
+        if not _is_api_request():
+            return None
+        g._login_user = AnonymousUserMixin()
+        request.max_content_length = min(app.config["API_MAX_BODY"], app.config.get("MAX_CONTENT_LENGTH")
+                                         or app.config["API_MAX_BODY"])
+        # Unknown paths and methods under /api/v1 answer in JSON (the back office's are HTML).
+        failure = request.routing_exception
+        if isinstance(failure, MethodNotAllowed):
+            allowed = sorted(m for m in (failure.valid_methods or ()) if m not in ("HEAD", "OPTIONS"))
+            return error_response(405, "method_not_allowed", f"该接口不支持 {request.method} 方法",
+                                  headers={"Allow": ", ".join(allowed)})
+        if isinstance(failure, NotFound):
+            return error_response(404, "not_found", "接口不存在，请查阅 /api/v1/docs")
+        return None

@@ -5,7 +5,7 @@ from flask import jsonify
 # marshmallow's and webargs' English messages, in the caller's language.
 MESSAGES = {
     "Missing data for required field.": "缺少必填字段",
-    "Unknown field.": "不支持的字段",
+    "Unknown field.": "不支持的字段或参数",
     "Field may not be null.": "不能为空",
     "Not a valid integer.": "须为整数",
     "Not a valid number.": "须为数字",

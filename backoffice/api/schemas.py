@@ -1,6 +1,6 @@
 """Request and response schemas of /api/v1 (marshmallow; they are the OpenAPI document)."""
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 PAGE_LIMIT_MAX = 200
 
@@ -13,7 +13,7 @@ class Strict(Schema):
 
 class Query(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
         ordered = True
 
 
@@ -24,7 +24,7 @@ class ApiErrorSchema(Schema):
 
 
 class PageQuery(Query):
-    cursor = fields.String(validate=validate.Length(max=200),
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,10}$", error="游标无效"),
                            metadata={"description": "上一页响应中的 next_cursor；第一页不传"})
     limit = fields.Integer(load_default=50, validate=validate.Range(1, PAGE_LIMIT_MAX),
                            metadata={"description": f"每页条数，1–{PAGE_LIMIT_MAX}，默认 50"})
@@ -66,8 +66,8 @@ class ClassCreateSchema(Strict):
     plan_id = fields.Integer(strict=True, required=True, validate=validate.Range(1, 2**31 - 1),
                              metadata={"description": "审核通过的培训计划 id"})
     name = fields.String(required=True, validate=validate.Length(1, 200))
-    hours = fields.Decimal(required=True, places=1, allow_nan=False, as_string=False,
-                           validate=validate.Range(0.1, 1000), metadata={"description": "学时，0.1–1000"})
+    hours = fields.Float(required=True, allow_nan=False, validate=validate.Range(0.1, 1000),
+                         metadata={"description": "学时，0.1–1000（保留一位小数）"})
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
     planned_trainees = fields.Integer(strict=True, required=True, validate=validate.Range(1, 100000))
