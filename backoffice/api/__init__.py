@@ -6,6 +6,8 @@ and documents only its own blueprints, so the Flask-Admin back office stays as i
 Keys, not cookies: the API is CSRF-exempt and never authenticates by the session.
 """
 
+import os
+
 from flask import Blueprint, current_app, g, render_template, request
 from flask_login import AnonymousUserMixin
 from flask_smorest import Api
@@ -18,9 +20,9 @@ PREFIX = "/api/v1"
 
 DEFAULTS = {
     # Per key; Flask-Limiter's storage (RATELIMIT_STORAGE_URI) is shared when configured.
-    "API_RATE_LIMIT": "600 per minute",
+    "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
     # Largest request body: 1,000 results of ~200 bytes fit in a quarter of it.
-    "API_MAX_BODY": 1024 * 1024,
+    "API_MAX_BODY": int(os.environ.get("API_MAX_BODY", 1024 * 1024)),
     "API_V1_API_TITLE": "河南省专业技术人员继续教育 施教机构数据接口",
     "API_V1_API_VERSION": "v1",
     "API_V1_OPENAPI_VERSION": "3.0.3",
