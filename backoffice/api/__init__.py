@@ -42,6 +42,9 @@ class _Api(Api):
     """flask-smorest's Api without its application-wide error handlers: the back
     office keeps its HTML error pages, the API blueprint has its own JSON handlers."""
 
+    # Every error an endpoint returns is documented with its own code and schema.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
     def _register_error_handlers(self):
         pass
 

@@ -38,7 +38,7 @@ from .keys import find_key, ip_allowed, split_key
 blp = Blueprint("api_v1", __name__, url_prefix="/api/v1", description="施教机构数据接口")
 
 ERRORS = {
-    400: "请求格式错误（如游标无效、JSON 不合法）",
+    400: "请求格式错误（如 JSON 不合法）",
     401: "缺少 API 密钥，或密钥无效、已吊销、已过期",
     403: "当前 IP 地址不在密钥的白名单内",
     404: "记录不存在或不属于本施教机构",
@@ -255,7 +255,7 @@ class Plans(MethodView):
 
     @blp.doc(summary="本机构审核通过的培训计划", description="用于把平台的课程对应到培训计划；按 id 升序，游标分页。")
     @blp.arguments(s.PlanQuery, location="query", unknown=RAISE)
-    @blp.response(200, s.PlanPage)
+    @blp.response(200, s.PlanPage, description="一页培训计划")
     @_documented(COMMON)
     def get(self, args):
         stmt = _approved_plans()
@@ -269,7 +269,7 @@ class PlanOne(MethodView):
     decorators = [api_call]
 
     @blp.doc(summary="一个培训计划")
-    @blp.response(200, s.PlanSchema)
+    @blp.response(200, s.PlanSchema, description="培训计划")
     @_documented((*COMMON, 404))
     def get(self, plan_id):
         return _plan_out(_get(TrainingPlan, plan_id, "培训计划"))
@@ -282,7 +282,7 @@ class Classes(MethodView):
 
     @blp.doc(summary="本机构的培训班", description="按 id 升序，游标分页。")
     @blp.arguments(s.PageQuery, location="query", unknown=RAISE)
-    @blp.response(200, s.ClassPage)
+    @blp.response(200, s.ClassPage, description="一页培训班")
     @_documented(COMMON)
     def get(self, args):
         return _page(g.scope.select(TrainingClass), TrainingClass, args, _class_out)
@@ -290,7 +290,7 @@ class Classes(MethodView):
     @blp.doc(summary="在审核通过的培训计划下创建培训班",
              description="与页面“培训班管理”同样的规则：科目、年度和培训形式取自培训计划。")
     @blp.arguments(s.ClassCreateSchema)
-    @blp.response(201, s.ClassSchema)
+    @blp.response(201, s.ClassSchema, description="已创建的培训班")
     @_documented((*COMMON, 404, 409))
     def post(self, data):
         plan = g.scope.get(TrainingPlan, data["plan_id"])
@@ -309,7 +309,7 @@ class ClassOne(MethodView):
     decorators = [api_call]
 
     @blp.doc(summary="一个培训班（含已录入和合格人数、申报状态）")
-    @blp.response(200, s.ClassSchema)
+    @blp.response(200, s.ClassSchema, description="培训班")
     @_documented((*COMMON, 404))
     def get(self, class_id):
         return _class_out(_get(TrainingClass, class_id, "培训班"))
@@ -325,7 +325,7 @@ class Scores(MethodView):
         "等），有问题的条目不影响同批其他条目。每条带调用方的 idempotency_key：同一键再次提交返回原结果"
         "（replayed=true），不会产生第二条记录。"))
     @blp.arguments(s.ScoresInput)
-    @blp.response(200, s.ScoresResult)
+    @blp.response(200, s.ScoresResult, description="逐条结果")
     @_documented((*COMMON, 404, 409))
     def post(self, data, class_id):
         cls = _get(TrainingClass, class_id, "培训班")
@@ -404,7 +404,7 @@ class Declare(MethodView):
         "为每名合格学员生成一条学时申报记录，送入与页面“学员成绩申报”相同的审核流程："
         "公需科目送人社部门，专业科目送行业主管部门或人社部门。"))
     @blp.arguments(s.DeclareInput)
-    @blp.response(201, s.DeclareResult)
+    @blp.response(201, s.DeclareResult, description="已申报")
     @_documented((*COMMON, 404, 409))
     def post(self, data, class_id):
         cls = _get(TrainingClass, class_id, "培训班")
@@ -420,7 +420,7 @@ class Declarations(MethodView):
 
     @blp.doc(summary="学时申报记录的审核状态", description="本机构申报的记录；可按培训班筛选；按 id 升序，游标分页。")
     @blp.arguments(s.DeclarationQuery, location="query", unknown=RAISE)
-    @blp.response(200, s.DeclarationPage)
+    @blp.response(200, s.DeclarationPage, description="一页学时申报记录")
     @_documented((*COMMON, 404))
     def get(self, args):
         stmt = g.scope.select(Declaration).options(selectinload(Declaration.person),
@@ -437,7 +437,7 @@ class DeclarationOne(MethodView):
     decorators = [api_call]
 
     @blp.doc(summary="一条学时申报记录及其审核流程")
-    @blp.response(200, s.DeclarationDetail)
+    @blp.response(200, s.DeclarationDetail, description="学时申报记录及审核流程")
     @_documented((*COMMON, 404))
     def get(self, declaration_id):
         d = _get(Declaration, declaration_id, "学时申报记录")
