@@ -215,6 +215,15 @@ def test_keys_revoked_expired_wrong_ip_and_cookies(app, ctx, plan):
     ok = Api(client, token).call("get", "/api/v1/plans", environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert ok.status_code == 200
 
+    # A key stops when the super-admin it acts as is no longer one.
+    _, token = new_key()
+    admin = membership_of("institution")
+    admin.is_super = False
+    db.session.commit()
+    assert Api(client, token).get("/api/v1/plans").json["code"] == "key_inactive"
+    admin.is_super = True
+    db.session.commit()
+
     # The session cookie of a signed-in admin authenticates nothing, and needs no CSRF token.
     browser = sign_in(client, "institution")
     assert browser.get("/api/v1/plans").status_code == 401

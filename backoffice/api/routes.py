@@ -98,6 +98,8 @@ def _http_error(e):
         db.session.rollback()
         current_app.logger.exception("API error")
         return error_response(500, "server_error", "系统繁忙，请稍后重试")
+    if e.code >= 500:
+        db.session.rollback()
     err = _http_to_api(e)
     return error_response(err.status, err.code, err.message, err.field, err.headers)
 
@@ -125,7 +127,8 @@ def _authenticate():
         raise ApiError(401, "key_expired", "API 密钥已过期", headers=challenge)
     membership = key.membership
     if (membership is None or membership.status != "active" or membership.role != "institution_admin"
-            or membership.org_id != key.institution_id or key.institution.status != "approved"):
+            or not membership.is_super or membership.org_id != key.institution_id
+            or key.institution.status != "approved"):
         raise ApiError(401, "key_inactive", "创建该密钥的管理员账号或施教机构已停用，请重新创建密钥", headers=challenge)
     if not ip_allowed(key, request.remote_addr):
         raise ApiError(403, "ip_not_allowed", "当前 IP 地址不在该密钥的白名单内")
