@@ -96,6 +96,10 @@ def create_app(config=None, **overrides):
     cli.init_app(app)
     register_blueprints(app)
 
+    from .api import init_api
+
+    init_api(app)  # /api/v1 for training institutions (keys, not the session)
+
     from .views import register_views
     from .views.home import HomeView
 

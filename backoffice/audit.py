@@ -81,3 +81,19 @@ def record_many(action, object_type, ids_select, before=None, after=None, commen
             select_stmt,
         )
     )
+
+
+def record_rows(action, object_type, items, comment=None, actor=None):
+    """One audit row per ``(object_id, before, after)`` of ``items``, written with one
+    multi-row INSERT (set-based moves of thousands of records)."""
+    items = list(items)
+    if not items:
+        return
+    membership_id, account_id, org_id = actor_ids(actor)
+    at = now()
+    db.session.execute(insert(AuditLog.__table__), [
+        {"at": at, "actor_membership_id": membership_id, "actor_account_id": account_id, "actor_org_id": org_id,
+         "action": action, "object_type": object_type, "object_id": object_id, "before": _dump(before),
+         "after": _dump(after), "comment": comment}
+        for object_id, before, after in items
+    ])

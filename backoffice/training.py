@@ -35,6 +35,7 @@ from .extensions import db
 from .models import (
     Declaration,
     LearningForm,
+    Membership,
     Org,
     Person,
     Subject,
@@ -514,20 +515,40 @@ def _flush_scores():
         raise TrainingError(MSG_RACE, "id_number") from None
 
 
+def registered_persons(id_numbers):
+    """{normalised ID number: (person, None) or (None, message)} for many ID numbers
+    typed or sent by an institution, with one query per thousand numbers."""
+    result, wanted = {}, []
+    for raw in id_numbers:
+        number = normalise_id_number(raw)
+        if number in result:
+            continue
+        if not number:
+            result[number] = (None, "请输入身份证号")
+        elif not is_valid_id_number(number):
+            result[number] = (None, "身份证号非法")
+        else:
+            result[number] = (None, MSG_UNKNOWN_PERSON)
+            wanted.append(number)
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start:start + 1000]
+        rows = db.session.execute(
+            select(Person, Membership.status).join(Membership, Membership.id == Person.membership_id)
+            .where(Person.id_number.in_(chunk)).order_by(Person.id)
+        ).all()
+        for person, status in rows:
+            found = result[person.id_number]
+            if status == "active":
+                if found[0] is None:
+                    result[person.id_number] = (person, None)
+            elif found[0] is None:
+                result[person.id_number] = (None, MSG_PERSON_NOT_ACTIVE)
+    return result
+
+
 def registered_person(id_number):
     """(person, None) or (None, message) for an ID number typed by an institution."""
-    id_number = normalise_id_number(id_number)
-    if not id_number:
-        return None, "请输入身份证号"
-    if not is_valid_id_number(id_number):
-        return None, "身份证号非法"
-    persons = db.session.scalars(select(Person).where(Person.id_number == id_number)).all()
-    if not persons:
-        return None, MSG_UNKNOWN_PERSON
-    active = [p for p in persons if p.membership.status == "active"]
-    if not active:
-        return None, MSG_PERSON_NOT_ACTIVE
-    return active[0], None
+    return registered_persons([id_number])[normalise_id_number(id_number)]
 
 
 def parse_score(value):
@@ -602,6 +623,102 @@ def delete_scores(rows, actor):
         db.session.delete(row)
     db.session.flush()
     return len(rows)
+
+
+@dataclass
+class ScoreInput:
+    """One trainee result of a batch (the API's ``scores`` call)."""
+
+    id_number: str
+    name: str
+    score: object
+    passed: object = None  # True / False / None (None: passed when the score is at least 60)
+    remark: str = ""
+
+
+@dataclass
+class ScoreOutcome:
+    """Per-row result: ``score_id`` when accepted, else a code and the Chinese reason."""
+
+    score_id: int | None = None
+    code: str | None = None
+    message: str | None = None
+    field: str | None = None
+    person_id: int | None = None
+
+    @property
+    def ok(self):
+        return self.score_id is not None
+
+
+PERSON_CODES = {"身份证号非法": "invalid_id_number", "请输入身份证号": "invalid_id_number",
+                MSG_UNKNOWN_PERSON: "not_registered", MSG_PERSON_NOT_ACTIVE: "not_active"}
+BATCH_MAX_ROWS = 1000
+
+
+def add_scores_batch(cls, rows, actor):
+    """Add many trainee results to an undeclared class: the rules of the page's entry
+    and import (registered, active person, name matches, once per class, score 0–100,
+    remark length), checked per row; the valid rows are inserted with one statement and
+    the others come back with their reason, leaving the rest of the batch unaffected.
+    Returns one :class:`ScoreOutcome` per row, in order; one audit row for the batch."""
+    _undeclared(cls)
+    rows = list(rows)
+    if len(rows) > BATCH_MAX_ROWS:
+        raise TrainingError(f"每次最多提交 {BATCH_MAX_ROWS} 条成绩", "results")
+    persons = registered_persons([r.id_number for r in rows])
+    existing = set(db.session.scalars(select(TraineeScore.person_id).where(TraineeScore.class_id == cls.id)))
+    outcomes, values, seen = [], [], {}
+    for i, row in enumerate(rows):
+        out = ScoreOutcome()
+        outcomes.append(out)
+        person, problem = persons[normalise_id_number(row.id_number)]
+        if person is None:
+            out.code, out.message, out.field = PERSON_CODES.get(problem, "invalid_id_number"), problem, "id_number"
+            continue
+        if row.name and row.name.strip() != person.name:
+            out.code, out.message, out.field = "name_mismatch", "姓名与注册信息不符", "name"
+            continue
+        try:
+            score = parse_score(row.score)
+            passed = parse_passed({True: "合格", False: "不合格"}.get(row.passed, row.passed), score)
+        except TrainingError as exc:
+            out.code, out.message, out.field = "invalid_score", exc.message, exc.field
+            continue
+        remark = (row.remark or "").strip()
+        if len(remark) > 500:
+            out.code, out.message, out.field = "invalid_remark", "备注不能超过 500 字", "remark"
+            continue
+        if person.id in existing:
+            out.code, out.message, out.field = "duplicate", MSG_DUPLICATE, "id_number"
+            continue
+        if person.id in seen:
+            out.code, out.message, out.field = "duplicate", f"重复：与本批第 {seen[person.id] + 1} 条为同一学员", \
+                "id_number"
+            continue
+        seen[person.id] = i
+        out.person_id = person.id
+        values.append({"class_id": cls.id, "institution_id": cls.institution_id, "person_id": person.id,
+                       "id_number": person.id_number, "name": person.name, "score": score, "passed": passed,
+                       "remark": remark or None, "created_at": now()})
+    if values:
+        from sqlalchemy import insert
+
+        try:
+            with db.session.begin_nested():
+                # Unordered RETURNING stays one batched statement; rows are told apart
+                # by their person (once per class).
+                table = TraineeScore.__table__
+                ids = dict(db.session.execute(
+                    insert(table).returning(table.c.person_id, table.c.id), values).all())
+        except IntegrityError:
+            raise TrainingError(MSG_RACE, "id_number") from None
+        for out in outcomes:
+            if out.person_id is not None:
+                out.score_id = ids[out.person_id]
+    audit.record("import", "training_class", cls.id,
+                 after={"imported": len(values), "skipped": len(rows) - len(values), "via": "batch"}, actor=actor)
+    return outcomes
 
 
 # --------------------------------------------------------------------------- import
@@ -831,7 +948,13 @@ def declare_class(cls, route, actor):
         route = "hrss"
     elif route not in ("industry", "hrss"):
         raise TrainingError("请选择送审部门", "route")
-    passed = [s for s in roster(cls) if s.passed]
+    passed = db.session.execute(
+        select(TraineeScore.id, Person.id, Person.unit_id, Person.county_id, Person.city_id,
+               Person.competent_dept_id, TraineeScore.score)
+        .join(Person, Person.id == TraineeScore.person_id)
+        .where(TraineeScore.class_id == cls.id, TraineeScore.passed.is_(True))
+        .order_by(TraineeScore.id)
+    ).all()
     if not passed:
         raise TrainingError("该培训班没有成绩合格的学员，无法申报")
     # The guard: one UPDATE that only succeeds while the class is undeclared.
@@ -847,27 +970,30 @@ def declare_class(cls, route, actor):
     institution = cls.institution
     hours = Decimal(cls.hours)
     reason = f"培训班「{cls.name}」学时由基地审批部门按实际学习时间确定：{_fmt_hours(hours)} 学时"
-    for score in passed:
-        person = score.person
-        d = Declaration(
-            year=cls.ce_year, subject_kind=cls.subject_kind, subject_id=cls.subject_id, form_id=form.id,
-            fields={
-                "hours": str(_fmt_hours(hours)), "class_id": cls.id, "class_name": cls.name,
-                "institution": institution.name, "start_date": cls.start_date.isoformat(),
-                "end_date": cls.end_date.isoformat(), "score": str(score.score), "passed": True,
-            },
-            computed_hours=hours, computed_reason=reason, claimed_hours=hours,
-            remarks=f"施教机构{institution.name}申报：培训班「{cls.name}」",
-            source="institution", declarer_org_id=institution.id, route=route, status="draft",
-        )
-        stamp_declaration(d, person)
-        d.person = person
-        db.session.add(d)
-        db.session.flush()
-        score.declaration_id = d.id
-        workflow.submit(d, actor, route=route)
-    db.session.flush()
-    db.session.expire(cls)
+    common = {
+        "year": cls.ce_year, "subject_kind": cls.subject_kind, "subject_id": cls.subject_id, "form_id": form.id,
+        "computed_hours": hours, "computed_reason": reason, "claimed_hours": hours,
+        "remarks": f"施教机构{institution.name}申报：培训班「{cls.name}」", "source": "institution",
+        "declarer_org_id": institution.id,
+    }
+    base_fields = {
+        "hours": str(_fmt_hours(hours)), "class_id": cls.id, "class_name": cls.name,
+        "institution": institution.name, "start_date": cls.start_date.isoformat(),
+        "end_date": cls.end_date.isoformat(), "passed": True,
+    }
+    rows = [{**common, "person_id": person_id, "unit_id": unit_id, "county_id": county_id, "city_id": city_id,
+             "competent_dept_id": dept_id, "fields": {**base_fields, "score": str(score)}}
+            for _, person_id, unit_id, county_id, city_id, dept_id, score in passed]
+    # One declaration per passed trainee, submitted into the review chain set-based.
+    ids = workflow.submit_many(rows, actor, route=route)
+    from sqlalchemy import bindparam
+
+    db.session.execute(
+        update(TraineeScore.__table__).where(TraineeScore.__table__.c.id == bindparam("score_id"))
+        .values(declaration_id=bindparam("declaration_id")),
+        [{"score_id": row[0], "declaration_id": did} for row, did in zip(passed, ids, strict=True)],
+    )
+    db.session.expire_all()  # the scores' declaration ids were written set-based
     audit.record("declare", "training_class", cls.id, after={"route": route, "declarations": len(passed)},
                  actor=actor)
     return len(passed)

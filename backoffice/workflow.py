@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, delete, func, select, update
+from sqlalchemy import Select, and_, delete, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from . import audit, jobs, summary
@@ -400,6 +400,66 @@ def submit(declaration, actor, *, route=None, version=None) -> list[Notice]:
         )
     _finish(declaration, "submit", before, actor)
     return []
+
+
+def submit_many(rows, actor, *, route) -> list[int]:
+    """The set-based form of :func:`submit` for new records an organisation declares
+    for many persons at once (a training class of 10,000 trainees).
+
+    Each row (a dict of ``Declaration`` columns, ancestor ids stamped) is inserted
+    already moved by the transition table's ``submit`` (draft → pending, version 2 as a
+    submitted draft has), with the chain :func:`build_chain` gives it, its review steps
+    and its ``submit`` audit row — the result of inserting drafts and calling
+    :func:`submit` on each, in a handful of statements instead of ~8 per record. The
+    actor must be the declaring organisation's admin, as :func:`submit` requires.
+    Returns the new ids, in the order of ``rows``.
+    """
+    from types import SimpleNamespace
+
+    _active(actor)
+    target = target_of("draft", None, "submit")
+    if route not in ROUTES:
+        raise WorkflowError("请选择审核部门：行业主管部门或同级人社部门")
+    rows = list(rows)
+    if not rows:
+        return []
+    chains = {}
+    at = now()
+    values = []
+    allowed = {}
+    for row in rows:
+        declarer = row.get("declarer_org_id")
+        if declarer not in allowed:
+            allowed[declarer] = _is_declarer_admin(SimpleNamespace(declarer_org_id=declarer), actor)
+        if not allowed[declarer]:
+            raise WorkflowError("您不能提交此申报记录")
+        key = (row["unit_id"], row.get("source") or "self", row["subject_kind"])
+        if key not in chains:
+            chains[key] = build_chain(SimpleNamespace(unit_id=row["unit_id"], source=key[1],
+                                                      subject_kind=row["subject_kind"], route=route))
+        first_level, first_org = chains[key][0]
+        values.append({**row, "route": route, "status": target, "current_org_id": first_org,
+                       "current_level": first_level, "version": 2, "created_at": at, "submitted_at": at,
+                       "decided_at": None, "reject_reason": None})
+    # RETURNING without a guaranteed order keeps the insert batched on every backend;
+    # each new row is told apart by its person (one record per person and call).
+    table = Declaration.__table__
+    by_person = {person_id: did for did, person_id in db.session.execute(
+        insert(table).returning(table.c.id, table.c.person_id), values)}
+    if len(by_person) != len(values):
+        raise WorkflowError("同一次申报中同一人员只能出现一次")
+    ids = [by_person[row["person_id"]] for row in rows]
+    steps, entries = [], []
+    for did, row, value in zip(ids, rows, values, strict=True):
+        chain = chains[(row["unit_id"], row.get("source") or "self", row["subject_kind"])]
+        for i, (level, org_id) in enumerate(chain):
+            steps.append({"declaration_id": did, "seq": 1 + i, "level": level, "org_id": org_id,
+                          "status": "pending" if i == 0 else "waiting"})
+        entries.append((did, {"status": "draft", "level": None, "org_id": None},
+                        {"status": target, "level": value["current_level"], "org_id": value["current_org_id"]}))
+    db.session.execute(insert(ReviewStep.__table__), steps)
+    audit.record_rows("submit", "declaration", entries, actor=actor)
+    return ids
 
 
 def withdraw(declaration, actor, *, version=None) -> list[Notice]:

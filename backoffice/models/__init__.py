@@ -2,6 +2,7 @@
 
 # Area modules (each lists its tables in __all__).
 from .accounts import *  # noqa: E402,F401,F403
+from .api import *  # noqa: E402,F401,F403
 from .certificates import *  # noqa: E402,F401,F403
 from .core import (  # noqa: F401
     ACCOUNT_STATUSES,
