@@ -549,7 +549,11 @@ def set_menus(membership, endpoints, allowed, actor):
 
 
 def hand_over_super(current, target, actor):
-    """The super-admin hands its role on; the old one becomes a plain admin."""
+    """The super-admin hands its role on; the old admin role is not kept (更换超管后不保留原超管账号).
+
+    Only the old admin membership is removed: the account and its other roles (a person's
+    membership, admin roles elsewhere) stay.
+    """
     if not current.is_super:
         raise AccountError("只有超级管理员可以移交")
     if target.id == current.id or target.org_id != current.org_id or target.role != current.role:
@@ -558,9 +562,12 @@ def hand_over_super(current, target, actor):
         raise AccountError("只能移交给状态正常的管理员")
     current.is_super = False
     current.menus = None
+    current.status = "removed"
     target.is_super = True
     target.menus = None
-    audit.record("hand_over_super", "membership", target.id, before={"super": current.id}, after={"super": target.id},
+    audit.record("hand_over_super", "membership", target.id,
+                 before={"super": current.account.name}, after={"super": target.account.name}, actor=actor)
+    audit.record("remove_admin", "membership", current.id, before={"status": "active"}, after={"status": "removed"},
                  actor=actor)
     db.session.commit()
 
