@@ -199,7 +199,7 @@ def register_org(kind, fields, parent, applicant, existing_user=False, competent
     if code_taken(code):
         raise AccountError(MSG_CODE_TAKEN, "code")
     if competent is not None:
-        if kind != "unit" or competent.kind != "industry_dept" or competent.status != "approved":
+        if kind not in ("unit", "institution") or competent.kind != "industry_dept" or competent.status != "approved":
             raise AccountError("请选择有效的主管部门", "competent")
         if not competent_fits(competent, parent):
             raise AccountError("所选主管部门不属于该单位所在地区或上级地区", "competent")
