@@ -504,3 +504,28 @@ def test_standard_change_over_http_keeps_the_certified_year(admin):
     assert standards.certify_year(zhang, year).id == frozen.id
     assert standards.year_completion(zhang, year).passed
     assert standards.year_completion(zhang, THIS_YEAR).required_total == 110
+
+
+def test_a_historical_standard_cannot_be_deleted_only_superseded(admin):
+    """2016–2017 郑州以外地区 judged past years: the delete is refused with the way to supersede it."""
+    old = db.session.scalar(select(HourStandard).where(HourStandard.year_from == 2016,
+                                                       HourStandard.region_group == "other"))
+    page = admin.post("/admin/hour_standards/delete/", {"id": str(old.id), "url": "/admin/hour_standards/"},
+                      form_url="/admin/hour_standards/", follow_redirects=True).get_data(as_text=True)
+    assert "2016–2017 年的学时标准已用于往年或本年度的学时认定，不能删除" in page
+    page = admin.post("/admin/hour_standards/action/", {"action": "delete", "rowid": [str(old.id)]},
+                      form_url="/admin/hour_standards/", follow_redirects=True).get_data(as_text=True)
+    assert "不能删除" in page
+    db.session.expire_all()
+    assert db.session.get(HourStandard, old.id) is not None
+    assert not audits("hour_standard", old.id, "delete")
+    # A standard that has not taken effect yet (a future year) may still be deleted.
+    open_row = db.session.scalar(select(HourStandard).where(HourStandard.year_from == 2018))
+    admin.post(f"/admin/hour_standards/edit/?id={open_row.id}", standard_form(year_from=2018, year_to=THIS_YEAR))
+    admin.post("/admin/hour_standards/new/", standard_form(year_from=THIS_YEAR + 1, year_to="", note="明年"))
+    future = db.session.scalar(select(HourStandard).where(HourStandard.year_from == THIS_YEAR + 1))
+    assert future is not None
+    admin.post("/admin/hour_standards/delete/", {"id": str(future.id), "url": "/admin/hour_standards/"},
+               form_url="/admin/hour_standards/")
+    db.session.expire_all()
+    assert db.session.get(HourStandard, future.id) is None

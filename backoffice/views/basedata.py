@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from decimal import Decimal
 
 from flask import flash, session
@@ -834,6 +835,14 @@ class HourStandardView(AuditedModelView):
         found = self.usage_of(model)
         if found:
             raise ValidationError(usage_message(self.label, found) + "（已认定年度须保留其适用的标准）")
+        this_year = date.today().year
+        if model.year_from <= this_year:
+            # A standard that took effect is the rule its years were (or are being) judged by.
+            span = f"{model.year_from}–{model.year_to} 年" if model.year_to is not None else f"{model.year_from} 年起"
+            raise ValidationError(
+                f"{span}的学时标准已用于往年或本年度的学时认定，不能删除。"
+                "如需执行新标准，请将其截止年度改为前一年，再添加新标准；错误的标准可停用"
+            )
         super().on_model_delete(model)
 
 
