@@ -154,6 +154,10 @@ def _login_limit():
     return current_app.config.get("LOGIN_RATE_LIMIT", "20 per minute")
 
 
+MSG_INITIAL_PASSWORD = "欢迎首次登录，请先将初始密码修改为您自己的密码"
+MSG_PASSWORD_RESET = "您的密码已被重置，请先修改密码"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -175,11 +179,14 @@ def login():
             else:
                 login_user(membership)
                 session.pop("captcha", None)
+                # A new account's first sign-in changes its initial password; nothing was reset.
+                first_sign_in = membership.account.last_login_at is None
                 membership.account.last_login_at = now()
                 audit.record("login", "membership", membership.id, actor=membership)
                 db.session.commit()
                 if membership.account.must_change_password:
-                    flash("您的密码已被重置，请先修改密码", "warning")
+                    session["initial_password"] = first_sign_in
+                    flash(MSG_INITIAL_PASSWORD if first_sign_in else MSG_PASSWORD_RESET, "warning")
                     return redirect(url_for("auth.change_password"))
                 return redirect(_safe_next(request.args.get("next")) or url_for("admin.index"))
     elif request.method == "POST":
@@ -222,11 +229,13 @@ def change_password():
         else:
             account.set_password(form.new_password.data)
             account.must_change_password = False
+            session.pop("initial_password", None)
             audit.record("change_password", "account", account.id)
             db.session.commit()
             flash("密码修改成功", "success")
             return redirect(url_for("admin.index"))
-    return render_template("auth/change_password.html", form=form, forced=account.must_change_password)
+    return render_template("auth/change_password.html", form=form, forced=account.must_change_password,
+                           initial=bool(session.get("initial_password")))
 
 
 @bp.route("/switch/<int:membership_id>", methods=["POST"])
