@@ -1,6 +1,7 @@
 """Profile (read-only identity, title change reviewed by the unit), yearly completion,
 unit transfer with both unit sides, the past-year opening, and their scopes."""
 
+import re
 from datetime import date
 
 from sqlalchemy import func, select
@@ -237,3 +238,22 @@ def test_home_shows_the_persons_and_the_unit_admins_work(app, ctx):
     admin = sign_in(app.test_client(), "unit")
     home = admin.get("/admin/").get_data(as_text=True)
     assert "/admin/person-registrations/" in home and "待审核的职务变更" in home
+
+
+def test_transfer_out_picker_marks_persons_who_cannot_move(app, ctx):
+    li = person_named("李娜")
+    pending = db.session.scalar(select(func.count()).select_from(Declaration).where(
+        Declaration.person_id == li.id, Declaration.status == "pending"))
+    assert pending  # the fixture gives her records under review
+    page = sign_in(app.test_client(), "unit").get("/admin/transfers-out/").get_data(as_text=True)
+    option = re.search(rf'<option value="{li.id}"[^>]*>[^<]*</option>', page).group(0)
+    assert "disabled" in option and f"暂不能调出：有 {pending} 条学时申报记录正在审核中" in option
+    # Once nothing is pending she is offered like anyone else.
+    _clear_pending(li)
+    db.session.commit()
+    page = sign_in(app.test_client(), "unit").get("/admin/transfers-out/").get_data(as_text=True)
+    option = re.search(rf'<option value="{li.id}"[^>]*>[^<]*</option>', page).group(0)
+    assert "disabled" not in option and "暂不能调出" not in option
+    # Another unit's picker does not list her at all.
+    other = sign_in(app.test_client(), "unit2").get("/admin/transfers-out/").get_data(as_text=True)
+    assert li.id_number not in other

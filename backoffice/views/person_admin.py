@@ -184,7 +184,9 @@ class TransferOutView(UnitPage):
         rows = current_scope().query(TransferRequest).order_by(TransferRequest.created_at.desc()).limit(200).all()
         persons = current_scope().query(Person).join(Membership, Person.membership_id == Membership.id).filter(
             Membership.status == "active", Membership.role == "person").order_by(Person.name).limit(2000).all()
-        return self.render("person/admin_transfers_out.html", rows=rows, persons=persons, regions=region_choices(),
+        blocked = transfers.blockers_of(p.id for p in persons)
+        return self.render("person/admin_transfers_out.html", rows=rows, persons=persons, blocked=blocked,
+                           regions=region_choices(),
                            errors=errors, values=values, statuses=TRANSFER_STATUSES)
 
     @expose("/decide", methods=("POST",))
