@@ -1,5 +1,7 @@
 """继续教育记录: declarations as each admin, and the person, may see them."""
 
+from flask import abort
+
 from ..models import DECLARATION_SOURCES, DECLARATION_STATUSES, SUBJECT_KINDS, Declaration
 from ..permissions import ScopedModelView
 from . import _common as c
@@ -47,6 +49,23 @@ class DeclarationView(ScopedModelView):
     }
     column_default_sort = ("created_at", True)
     count_cap = 10000
+
+    # A person's draft is the person's own until submitted: no admin lists, counts or opens it.
+    @staticmethod
+    def _not_private_draft():
+        return ~((Declaration.status == "draft") & (Declaration.source == "self"))
+
+    def get_query(self):
+        return super().get_query().filter(self._not_private_draft())
+
+    def get_count_query(self):
+        return super().get_count_query().filter(self._not_private_draft())
+
+    def get_one(self, id):
+        row = super().get_one(id)
+        if row.status == "draft" and row.source == "self":
+            abort(404)
+        return row
 
 
 def register(admin):
