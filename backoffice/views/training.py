@@ -205,7 +205,8 @@ class _PlanViewBase(_DomainDeletes, ScopedModelView):
         form.subject_id.choices = [("", "（请选择培训科目）")] + [
             (s.id, f"{SUBJECT_KINDS.get(s.kind)}｜{s.name}（{s.year}）") for s in subjects
         ]
-        form.subject_id.render_kw = {"data-kinds": ",".join(f"{s.id}:{s.kind}" for s in subjects)}
+        # id:kind:year — the form's script offers the chosen kind of the plan's 继续教育年度 only.
+        form.subject_id.render_kw = {"data-kinds": ",".join(f"{s.id}:{s.kind}:{s.year}" for s in subjects)}
         form.training_year.choices = _year_choices()
         form.ce_year.choices = _year_choices()
         forms = db.session.scalars(select(LearningForm).where(LearningForm.enabled.is_(True))
