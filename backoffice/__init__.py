@@ -67,7 +67,9 @@ def create_app(config=None, **overrides):
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "warning"
 
-    from . import models  # noqa: F401  (register the tables)
+    from . import formatting, models  # noqa: F401  (register the tables)
+
+    formatting.init_app(app)  # the |hours filter: whole hours print as integers
     from .auth import bp as auth_bp
     from .web import register_blueprints
 

@@ -9,6 +9,7 @@ choices. A model without ``__scope__`` cannot be put behind it.
 """
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView
@@ -22,6 +23,7 @@ from sqlalchemy import and_, false, func, inspect, or_, select, true
 from wtforms.validators import ValidationError
 
 from .extensions import db
+from .formatting import hours_text
 from .models import GLOBAL, Org
 
 OUT_OF_SCOPE = "不能将记录移出您的管理范围"
@@ -305,8 +307,13 @@ class ScopedModelView(RoleMixin, ModelView):
         datetime: lambda view, value, name=None: value.strftime("%Y-%m-%d %H:%M"),
         date: lambda view, value, name=None: value.strftime("%Y-%m-%d"),
         bool: lambda view, value, name=None: "是" if value else "否",
+        Decimal: lambda view, value, name=None: hours_text(value),  # 30.0 → 30 (学时, scores)
     }
     column_type_formatters_detail = column_type_formatters
+    column_type_formatters_export = {
+        **typefmt.EXPORT_FORMATTERS,
+        Decimal: lambda view, value, name=None: hours_text(value),
+    }
     # Exact counts cost seconds on millions of rows; above the cap the page says so.
     count_cap = None
 

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from .. import audit, declarations, hours, transfers, workflow
 from ..extensions import db
+from ..formatting import hours_text
 from ..models import (
     DECLARATION_SOURCES,
     DECLARATION_STATUSES,
@@ -281,7 +282,7 @@ class DeclareView(PersonPage):
             return self.render("person/declare.html", **self._context(person, values, errors, record))
         values = {
             "subject_kind": record.subject_kind, "form_id": str(record.form_id), "year": str(record.year),
-            "subject_id": str(record.subject_id or ""), "claimed_hours": str(record.claimed_hours),
+            "subject_id": str(record.subject_id or ""), "claimed_hours": hours_text(record.claimed_hours),
             "remarks": record.remarks or "", "fields": {k: ("1" if v is True else "" if v is False else str(v))
                                                         for k, v in (record.fields or {}).items()},
             "fields_code": record.form.code,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import workflow
 from ..extensions import db
+from ..formatting import hours_text
 from ..hours import FORM_FIELDS
 from ..models import (
     DECLARATION_SOURCES,
@@ -181,7 +182,7 @@ class ReviewQueueView(ScopedBaseView):
                 d.id, d.person.name, d.person.id_number, d.unit.name,
                 d.declarer_org.name if d.declarer_org else d.unit.name, d.year,
                 SUBJECT_KINDS.get(d.subject_kind, ""), d.form.name, (d.fields or {}).get("content", ""),
-                d.computed_hours if d.computed_hours is not None else "", d.claimed_hours,
+                hours_text(d.computed_hours), hours_text(d.claimed_hours),
                 d.submitted_at.strftime("%Y-%m-%d %H:%M") if d.submitted_at else "",
             )])
         return Response(out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
