@@ -31,3 +31,27 @@ class HoursInput:
         if self.raw_data:
             return self.raw_data[0]
         return hours_text(self.data)
+
+
+# Flask-Admin words whose stock Chinese reads like a machine ("选中的", "20 项目"): the
+# catalogue Flask-Admin merges last cannot be overridden, so the list pages get these.
+CLERK_WORDS = {
+    "With selected": "批量操作",
+    "items": "条/页",
+}
+
+
+def clerk_gettext(text, **variables):
+    from flask_admin.babel import gettext
+
+    if text in CLERK_WORDS:
+        return CLERK_WORDS[text] % variables if variables else CLERK_WORDS[text]
+    return gettext(text, **variables)
+
+
+def clerk_ngettext(singular, plural, num, **variables):
+    from flask_admin.babel import ngettext
+
+    if singular.endswith(" item") and singular[:-5].isdigit():
+        return f"每页 {singular[:-5]} 条"  # the page-size menu: "20 items"
+    return ngettext(singular, plural, num, **variables)

@@ -8,7 +8,7 @@ from backoffice.extensions import db
 from backoffice.formatting import hours_text
 from backoffice.models import Declaration
 
-from .conftest import person_named, sign_in
+from .conftest import PASSWORD, person_named, sign_in
 
 DECIMAL_HOURS = re.compile(r"(?<![\d.])\d+\.0(?![\d])")
 
@@ -41,3 +41,50 @@ def test_whole_hours_print_as_integers_on_pages_and_exports(app, ctx):
     county = sign_in(app.test_client(), "county")
     queue = _text(county.get("/admin/review/"))
     assert not DECIMAL_HOURS.findall(queue)
+
+
+def _filter_ops(app, endpoint, column_label):
+    """The operations the list page offers for one filter column (as its filter JSON lists them)."""
+    import json
+
+    browser = sign_in(app.test_client(), "unit")
+    page = browser.get(f"/admin/{endpoint}/").get_data(as_text=True)
+    data = re.search(r'id="filter-groups-data"[^>]*>(.*?)</', page, re.S)
+    groups = json.loads(data.group(1))
+    return [f["operation"] for f in groups[column_label]]
+
+
+def test_list_pages_speak_a_clerks_words(app, ctx):
+    from backoffice.models import Person
+
+    unit = sign_in(app.test_client(), "unit")
+    page = unit.get("/admin/persons/").get_data(as_text=True)
+    for leftover in ("选中的", "项目", "20 items", "With selected"):
+        assert leftover not in page, leftover
+    assert "批量操作" in page and "20 条/页" in _text(unit.get("/admin/persons/")) and "每页 50 条" in page
+    # A choice column (职称级别) is filtered by 等于/不等于, not by text operators.
+    ops = _filter_ops(app, "persons", "职称级别")
+    assert set(ops) <= {"等于", "不等于"} and "等于" in ops, ops
+    assert "包含" in _filter_ops(app, "persons", "姓名")  # a text column keeps them
+    # 重置密码 is a button on each person's row (the FAQ's place), posting the scoped action.
+    zhang = person_named("张伟")
+    row_form = re.search(r'<form class="icon d-inline row-reset-password".*?</form>', page, re.S)
+    assert row_form and "重置密码" in row_form.group(0) and 'name="action" value="reset_password"' in row_form.group(0)
+    form_page_url = "/admin/persons/"
+    response = unit.post("/admin/persons/action/", {"action": "reset_password", "rowid": str(zhang.id),
+                                                    "url": form_page_url}, form_url=form_page_url)
+    assert response.status_code == 302
+    db.session.expire_all()
+    account = db.session.get(Person, zhang.id).account
+    assert account.check_password(zhang.id_number[-6:]) and account.must_change_password
+    # Another unit's admin gets nothing from the same post.
+    account.set_password(PASSWORD)
+    db.session.commit()
+    other = sign_in(app.test_client(), "unit2")
+    other.post("/admin/persons/action/", {"action": "reset_password", "rowid": str(zhang.id)},
+               form_url="/admin/persons/")
+    db.session.expire_all()
+    assert db.session.get(Person, zhang.id).account.check_password(PASSWORD)
+    # The county HRSS sees the list but no row button (resets are the unit's).
+    county = sign_in(app.test_client(), "county").get("/admin/persons/").get_data(as_text=True)
+    assert "row-reset-password" not in county
