@@ -22,6 +22,9 @@ def hours_text(value, blank=""):
 def init_app(app):
     """The ``hours`` filter: ``{{ d.claimed_hours|hours }}``, ``{{ x|hours('—') }}``."""
     app.jinja_env.filters["hours"] = hours_text
+    from . import audit_text
+
+    audit_text.init_app(app)  # audit_action / audit_change / learning_fields
 
 
 class HoursInput:

@@ -88,3 +88,43 @@ def test_list_pages_speak_a_clerks_words(app, ctx):
     # The county HRSS sees the list but no row button (resets are the unit's).
     county = sign_in(app.test_client(), "county").get("/admin/persons/").get_data(as_text=True)
     assert "row-reset-password" not in county
+
+
+ENGLISH_CODES = re.compile(r"\b(create|create_draft|submit|approve|reject|withdraw|membership|declaration)\b")
+
+
+def test_trail_and_audit_log_speak_chinese_with_names(app, ctx):
+    from backoffice import workflow
+
+    from .conftest import membership_of
+    from .test_workflow import new_decl
+
+    zhang = person_named("张伟")
+    record = new_decl(zhang, "public", hours=12)
+    from backoffice import audit
+
+    audit.record("create_draft", "declaration", record.id, after={"fields": record.fields, "status": "draft"},
+                 actor=zhang.membership)
+    workflow.submit(record, zhang.membership)
+    workflow.approve(record, membership_of("unit"), "属实")
+    db.session.commit()
+    county = sign_in(app.test_client(), "county")
+    # The review trail of the record page.
+    page = county.get(f"/admin/declaration/{record.id}").get_data(as_text=True)
+    trail = re.search(r'<table[^>]*id="audit-table".*?</table>', page, re.S).group(0)
+    text = re.sub(r"<[^>]+>", " ", trail)
+    assert "审核通过" in text and not ENGLISH_CODES.search(text), text[:800]
+    assert '{"' not in text
+    # 继续教育记录 → 查看: 学习内容 in words and the trail below.
+    details = county.get(f"/admin/records/details/?id={record.id}").get_data(as_text=True)
+    assert 'id="audit-table"' in details and 'id="steps-table"' in details
+    row = re.search(r"<b>学习内容</b>\s*</td>\s*<td>(.*?)</td>", details, re.S)
+    assert row and "{" not in row.group(1) and "：" in row.group(1), row.group(1) if row else details[-2000:]
+    # The audit log: Chinese events and objects, names instead of ids.
+    sys = sign_in(app.test_client(), "sysadmin")
+    log = sys.get("/admin/audit/?page_size=100").get_data(as_text=True)
+    body = re.sub(r"<[^>]+>", " ", re.search(r'<table class="table[^"]*model-list">.*?</table>', log, re.S).group(0))
+    assert "审核通过" in body or "登录" in body
+    assert not ENGLISH_CODES.search(body), ENGLISH_CODES.findall(body)[:5]
+    assert '"org_id"' not in body and '{"' not in body
+    assert "郑州市金水区人民医院" in body  # the 审核部门 by name
