@@ -197,6 +197,8 @@ def _value_text(key, value):
         return _VALUE_WORDS[key].get(value, value)
     if key in _ORG_KEYS:
         return _name_of("org", value) or str(value)
+    if key in ("copied_from", "copy") and isinstance(value, int):
+        return f"{_name_of('declaration', value) or ''}（记录编号 {value}）"
     if key == "super":
         return _name_of("membership", value) or str(value) if isinstance(value, int) else str(value)
     if key.endswith("_id") and isinstance(value, int):

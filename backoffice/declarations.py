@@ -102,6 +102,17 @@ def attachment_path(declaration):
     return path if path.is_file() else None
 
 
+def copy_attachment_file(name):
+    """A second stored copy of an attachment (for a copied record); None when the file is gone."""
+    if not name or "/" in name or "\\" in name:
+        return None
+    path = upload_dir() / name
+    if not path.is_file():
+        return None
+    ext = name.rsplit(".", 1)[-1] if "." in name else "bin"
+    return store_attachment(ext, path.read_bytes())
+
+
 def remove_attachment_file(name):
     if name and "/" not in name and "\\" not in name:
         try:

@@ -201,3 +201,47 @@ def test_course_study_of_six_months_earns_the_years_professional_hours(app, ctx)
     assert data["ok"] and data["hours"] == "60"
     data = me.get(f"/admin/my/declare/compute?form_id={form.id}&fields-course_study-months=x").get_json()
     assert not data["ok"] and "整数" in data["error"]
+
+
+def test_a_rejected_record_is_copied_into_a_new_draft_and_stays_in_the_history(app, ctx):
+    """修改后重新提交: the e-mail's promise; the rejected record and its reason stay."""
+    from backoffice import workflow
+    from backoffice.models import AuditLog
+
+    from .test_workflow import new_decl
+
+    zhang = person_named("张伟")
+    old = new_decl(zhang, "public", hours=6)
+    old.fields = {"hours": "6", "content": "继续教育公需课"}
+    workflow.submit(old, zhang.membership)
+    workflow.reject(old, membership_of("unit"), "证明材料不清晰")
+    db.session.commit()
+    person = sign_in(app.test_client(), "person")
+    page = person.get(f"/admin/my/records/{old.id}").get_data(as_text=True)
+    assert "修改后重新提交" in page and 'id="copy-button"' in page
+    assert "修改后重新提交" in person.get("/admin/my/records/?status=rejected").get_data(as_text=True)
+    # Someone else cannot copy it.
+    other = sign_in(app.test_client(), "unit")
+    assert other.post(f"/admin/my/records/{old.id}/copy", form_url="/admin/").status_code in (403, 404)
+    response = person.post(f"/admin/my/records/{old.id}/copy", form_url=f"/admin/my/records/{old.id}")
+    assert response.status_code == 302 and "/admin/my/declare/" in response.headers["Location"]
+    db.session.expire_all()
+    copy = db.session.scalar(select(Declaration).where(Declaration.person_id == zhang.id, Declaration.id != old.id)
+                             .order_by(Declaration.id.desc()))
+    assert (copy.status, copy.source, copy.subject_kind, copy.fields["content"]) == ("draft", "self", "public",
+                                                                                      "继续教育公需课")
+    old = db.session.get(Declaration, old.id)
+    assert (old.status, old.reject_reason) == ("rejected", "证明材料不清晰")
+    trail = db.session.scalars(select(AuditLog.action).where(AuditLog.object_type == "declaration",
+                                                              AuditLog.object_id.in_([old.id, copy.id]))).all()
+    assert trail.count("copy_rejected") == 2
+    # The copy opens in the form, then is submitted like any draft; the history shows both.
+    assert person.get(f"/admin/my/declare/{copy.id}/edit").status_code == 200
+    page = person.get(f"/admin/my/records/{copy.id}").get_data(as_text=True)
+    assert "复制为新申报（修改后重新提交）" in page
+    listing = person.get("/admin/my/records/").get_data(as_text=True)
+    assert f'data-id="{old.id}"' in listing and f'data-id="{copy.id}"' in listing
+    # Only a rejected record can be copied.
+    again = person.post(f"/admin/my/records/{copy.id}/copy", form_url=f"/admin/my/records/{copy.id}",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "只有审核不通过的记录可以复制后重新提交" in again

@@ -381,6 +381,29 @@ class ProgressView(PersonPage):
 
         return self._act(id, go, "已提交审核")
 
+    @expose("/<int:id>/copy", methods=("POST",))
+    def copy(self, id):
+        """修改后重新提交: a rejected record becomes a new draft; the rejected one stays."""
+        record = current_scope().get_or_404(Declaration, id)
+        stored = []
+
+        def copier(name):
+            new = declarations.copy_attachment_file(name)
+            stored.append(new)
+            return new
+
+        try:
+            draft = workflow.copy_rejected(record, current_user._get_current_object(), attachment_copier=copier)
+        except workflow.WorkflowError as exc:
+            db.session.rollback()
+            for name in stored:
+                declarations.remove_attachment_file(name)
+            flash(exc.message, "error")
+            return redirect(url_for(".detail", id=id))
+        db.session.commit()
+        flash("已复制为新的待提交记录，原记录及不通过原因保留在申报记录中。请修改后提交", "success")
+        return redirect(url_for("person_declare.edit", id=draft.id))
+
     @expose("/<int:id>/delete", methods=("POST",))
     def delete(self, id):
         record = current_scope().get_or_404(Declaration, id)
