@@ -32,6 +32,11 @@ def conference_form(**over):
         "fields-conference-paper": "1",
         "claimed_hours": "16",
         "remarks": "河南省医学会心血管病学分会年会",
+        "content": "河南省医学会心血管病学分会年会",
+        "organiser": "河南省医学会",
+        "start_date": f"{year}-03-01",
+        "end_date": f"{year}-03-03",
+        "result": "合格",
         "action": "save",
     }
     data.update(over)
@@ -245,3 +250,34 @@ def test_a_rejected_record_is_copied_into_a_new_draft_and_stays_in_the_history(a
     again = person.post(f"/admin/my/records/{copy.id}/copy", form_url=f"/admin/my/records/{copy.id}",
                         follow_redirects=True).get_data(as_text=True)
     assert "只有审核不通过的记录可以复制后重新提交" in again
+
+
+def test_the_declaration_records_what_the_faq_lists_and_warns_about_extra_hours(app, ctx):
+    """FAQ 学时申报需登记哪些内容: 学时、内容、形式、起止时间、考核结果 and the organiser."""
+    zhang = person_named("张伟")
+    me = sign_in(app.test_client(), "person")
+    page = me.get("/admin/my/declare/").get_data(as_text=True)
+    for label in ("学习内容", "主办单位", "开始日期", "结束日期", "考核结果"):
+        assert f">{label}<" in page or f">{label}<span" in page, label
+    assert re.search(r'for="subject_id">科目<span class="text-danger">\*</span>', page)
+    assert 'for="content">学习内容<span class="text-danger">*</span>' in page
+    before = count_declarations(zhang)
+    page = post_declaration(me, conference_form(content="")).get_data(as_text=True)
+    assert "请填写学习内容" in page
+    page = post_declaration(me, conference_form(end_date="2000-01-01")).get_data(as_text=True)
+    assert "结束日期不能早于开始日期" in page
+    assert count_declarations(zhang) == before
+    # 16 computed, 30 claimed: saved, with a warning the person sees.
+    response = post_declaration(me, conference_form(claimed_hours="30"))
+    assert response.status_code == 302
+    page = me.get(response.headers["Location"]).get_data(as_text=True)
+    assert "申报学时 30 高于按标准折算的 16 学时" in page
+    record = db.session.scalar(select(Declaration).where(Declaration.person_id == zhang.id)
+                               .order_by(Declaration.id.desc()))
+    assert record.fields["content"] == "河南省医学会心血管病学分会年会" and record.fields["organiser"] == "河南省医学会"
+    assert record.fields["result"] == "合格" and record.fields["start_date"].endswith("-03-01")
+    for text in ("河南省医学会", "合格", "主办单位"):
+        assert text in page
+    # The edit form brings them back.
+    edit = me.get(f"/admin/my/declare/{record.id}/edit").get_data(as_text=True)
+    assert 'value="河南省医学会"' in edit and 'value="合格"' in edit

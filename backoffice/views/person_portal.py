@@ -198,7 +198,7 @@ class ProfileView(PersonPage):
 # --------------------------------------------------------------------------- declare
 def _raw_from_request(form_code):
     raw = {k: request.form.get(k) for k in ("subject_kind", "form_id", "year", "subject_id", "claimed_hours",
-                                            "remarks")}
+                                            "remarks", *declarations.RECORD_FIELDS)}
     prefix = f"fields-{form_code}-"
     raw["fields"] = {k[len(prefix):]: v for k, v in request.form.items() if k.startswith(prefix)}
     return raw
@@ -236,6 +236,9 @@ class DeclareView(PersonPage):
                 ext, data = declarations.check_attachment(upload)
                 attachment = (ext, data, upload.filename)
             record, old_file = declarations.save_draft(person, cleaned, attachment, declaration, actor=current_user)
+            warning = declarations.over_computed(cleaned)
+            if warning:
+                flash(warning, "warning")
             if action == "submit":
                 notices = workflow.submit(record, current_user._get_current_object())
             else:
@@ -285,6 +288,7 @@ class DeclareView(PersonPage):
             "subject_id": str(record.subject_id or ""), "claimed_hours": hours_text(record.claimed_hours),
             "remarks": record.remarks or "", "fields": {k: ("1" if v is True else "" if v is False else str(v))
                                                         for k, v in (record.fields or {}).items()},
+            **{k: (record.fields or {}).get(k, "") for k in declarations.RECORD_FIELDS},
             "fields_code": record.form.code,
         }
         return self.render("person/declare.html", **self._context(person, values, {}, record))
@@ -345,6 +349,9 @@ class ProgressView(PersonPage):
             elif spec["type"] == "bool":
                 value = "是" if value else "否"
             shown.append((spec["label"], value))
+        for name, label in declarations.RECORD_FIELDS.items():
+            if (record.fields or {}).get(name):
+                shown.append((label, record.fields[name]))
         audit_rows = db.session.scalars(select(audit.AuditLog).where(
             audit.AuditLog.object_type == "declaration", audit.AuditLog.object_id == record.id
         ).order_by(audit.AuditLog.at, audit.AuditLog.id)).all()
