@@ -128,3 +128,60 @@ def test_trail_and_audit_log_speak_chinese_with_names(app, ctx):
     assert not ENGLISH_CODES.search(body), ENGLISH_CODES.findall(body)[:5]
     assert '"org_id"' not in body and '{"' not in body
     assert "郑州市金水区人民医院" in body  # the 审核部门 by name
+
+
+def test_registration_review_has_a_detail_view_before_approving(app, ctx):
+    pending = person_named("吴芳")
+    assert pending.membership.status == "pending"
+    unit = sign_in(app.test_client(), "unit")
+    listing = unit.get("/admin/person-registrations/").get_data(as_text=True)
+    assert f"/admin/person-registrations/{pending.membership_id}" in listing and "详细" in listing
+    page = _text(unit.get(f"/admin/person-registrations/{pending.membership_id}"))
+    for label in ("民族", "毕业院校", "所学专业", "籍贯", "职称级别", "审核通过", "审核不通过"):
+        assert label in page, label
+    if pending.school:
+        assert pending.school in page
+    # Another unit's admin: 404.
+    assert sign_in(app.test_client(), "unit2").get(
+        f"/admin/person-registrations/{pending.membership_id}").status_code == 404
+    # Approved from the detail page.
+    response = unit.post("/admin/person-registrations/decide", {"single_approve": pending.membership_id},
+                         form_url=f"/admin/person-registrations/{pending.membership_id}")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert pending.membership.status == "active"
+    assert unit.get(f"/admin/person-registrations/{pending.membership_id}").status_code == 404  # decided
+
+
+def test_grouped_review_persons_page_has_checkboxes_for_a_batch(app, ctx):
+    from .conftest import membership_of
+
+    unit_m = membership_of("unit")
+    unit = sign_in(app.test_client(), "unit")
+    page = unit.get(f"/admin/review/org/{unit_m.org_id}?year=all").get_data(as_text=True)
+    boxes = re.findall(r'<input type="checkbox" name="persons" value="(\d+)"', page)
+    assert boxes and 'data-check-all="persons"' in page
+    person_id = int(boxes[0])
+    waiting = select(Declaration.id).where(Declaration.person_id == person_id, Declaration.status == "pending",
+                                           Declaration.current_org_id == unit_m.org_id,
+                                           Declaration.current_level == "unit")
+    before = db.session.scalars(waiting).all()
+    assert before
+    others = db.session.scalars(select(Declaration.id).where(Declaration.person_id != person_id,
+                                                             Declaration.status == "pending",
+                                                             Declaration.current_org_id == unit_m.org_id)).all()
+    # Another unit's admin posting the same person approves nothing.
+    sign_in(app.test_client(), "unit2").post("/admin/review/batch", {"op": "approve", "persons": str(person_id),
+                                                                      "year": "all"}, form_url="/admin/")
+    db.session.expire_all()
+    assert db.session.scalars(waiting).all() == before
+    response = unit.post("/admin/review/batch", {"op": "approve", "persons": str(person_id), "year": "all",
+                                                 "next": f"/admin/review/org/{unit_m.org_id}"},
+                         form_url=f"/admin/review/org/{unit_m.org_id}?year=all")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalars(waiting).all() == []
+    still = db.session.scalars(select(Declaration.id).where(Declaration.id.in_(others),
+                                                            Declaration.status == "pending",
+                                                            Declaration.current_org_id == unit_m.org_id)).all()
+    assert sorted(still) == sorted(others)  # only the ticked person's records moved

@@ -1,6 +1,8 @@
-// Forms carrying data-confirm ask before they are sent (no inline handlers under the CSP).
+// A form, or the button that sends it, carrying data-confirm asks before it is sent
+// (no inline handlers under the CSP).
 document.addEventListener('submit', function (event) {
   var form = event.target;
-  var message = form && form.getAttribute && form.getAttribute('data-confirm');
+  var button = event.submitter;
+  var message = (button && button.getAttribute('data-confirm')) || (form.getAttribute && form.getAttribute('data-confirm'));
   if (message && !window.confirm(message)) event.preventDefault();
 }, true);

@@ -192,7 +192,7 @@ class ReviewQueueView(ScopedBaseView):
     @expose("/batch", methods=["POST"])
     def batch_view(self):
         op = request.form.get("op")
-        ids = _ids_from_form()
+        ids = _ids_from_form() or self._ids_of_persons()
         back = _local(request.form.get("next"), url_for(".list_view"))
         if not ids:
             flash("请先勾选要审核的记录", "warning")
@@ -229,6 +229,20 @@ class ReviewQueueView(ScopedBaseView):
             flash(f"已将 {n} 条记录审核不通过", "success")
             return redirect(back)
         abort(400)
+
+    def _ids_of_persons(self):
+        """The grouped review's persons page: every record in my queue (under its filter) of the ticked persons."""
+        person_ids = []
+        for value in request.form.getlist("persons"):
+            try:
+                person_ids.append(int(value))
+            except ValueError:
+                continue
+        if not person_ids:
+            return []
+        flt = Q.QueueFilter.from_args(request.form)
+        stmt = Q.queue_ids(current_scope(), current_user, flt).where(Declaration.person_id.in_(person_ids))
+        return list(db.session.scalars(stmt.limit(10000)))
 
     # -- every record matching the filter
     @expose("/all", methods=["GET", "POST"])
