@@ -529,3 +529,36 @@ def test_a_historical_standard_cannot_be_deleted_only_superseded(admin):
                form_url="/admin/hour_standards/")
     db.session.expire_all()
     assert db.session.get(HourStandard, future.id) is None
+
+
+def test_learning_form_rule_is_edited_in_labelled_fields(admin):
+    """Each figure of a rule has its own labelled input; validation and the audit stay."""
+    paper = db.session.scalar(select(LearningForm).where(LearningForm.code == "paper"))
+    page = admin.get(f"/admin/learning_forms/edit/?id={paper.id}").get_data(as_text=True)
+    assert 'id="rule-form"' in page and "<textarea" not in page.split('id="rule-form"')[1].split("</form>")[0]
+    label = re.search(r'<label[^>]*for="rule__journals__national">([^<]+)</label>', page)
+    assert label and label.group(1) == "国外及国家一级学会主办的专业刊物"
+    assert 'value="52，44，36"' in page
+    form = {"name": "论文", "sort_order": str(paper.sort_order), "enabled": "y",
+            "rule__journals__national": "50, 40, 30", "rule__journals__provincial_core": "44，36，28",
+            "rule__journals__issn_cn": "36、28、20"}
+    response = admin.post(f"/admin/learning_forms/edit/?id={paper.id}", form)
+    assert response.status_code == 302
+    db.session.refresh(paper)
+    assert paper.rule["journals"]["national"] == [50, 40, 30]
+    assert hours.compute_hours("paper", {"journal": "national", "rank": 2}, paper.rule).hours == 40
+    assert json.loads(audits("learning_form", paper.id, "edit")[-1].after)["rule"]["journals"]["national"] == [50, 40, 30]
+    # Bad figures are refused at the field, in words, and nothing changes.
+    conf = db.session.scalar(select(LearningForm).where(LearningForm.code == "conference"))
+    original = json.dumps(conf.rule, sort_keys=True)
+    base = {"name": "学术会议", "sort_order": str(conf.sort_order), "enabled": "y",
+            "rule__levels__national__per_day": "6", "rule__levels__national__paper": "6",
+            "rule__levels__provincial__per_day": "4", "rule__levels__provincial__paper": "4",
+            "rule__max_days": "366"}
+    for key, value, message in (("rule__levels__provincial__per_day", "四", "「省级 · 每天学时」须为数字"),
+                                ("rule__levels__provincial__per_day", "-4", "不能为负数"),
+                                ("rule__max_days", "", "请填写「最多天数」")):
+        page = admin.post(f"/admin/learning_forms/edit/?id={conf.id}", {**base, key: value}).get_data(as_text=True)
+        assert message in " ".join(field_errors(page)), (key, value, field_errors(page))
+        db.session.expire_all()
+        assert json.dumps(db.session.get(LearningForm, conf.id).rule, sort_keys=True) == original
