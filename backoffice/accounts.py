@@ -198,7 +198,7 @@ def register_org(kind, fields, parent, applicant, existing_user=False, competent
     if code_taken(code):
         raise AccountError(MSG_CODE_TAKEN, "code")
     if competent is not None:
-        if kind != "unit" or competent.kind != "industry_dept" or competent.status != "approved":
+        if kind not in ("unit", "institution") or competent.kind != "industry_dept" or competent.status != "approved":
             raise AccountError("请选择有效的主管部门", "competent")
         if not competent_fits(competent, parent):
             raise AccountError("所选主管部门不属于该单位所在地区或上级地区", "competent")
@@ -558,7 +558,11 @@ def set_menus(membership, endpoints, allowed, actor):
 
 
 def hand_over_super(current, target, actor):
-    """The super-admin hands its role on; the old one becomes a plain admin."""
+    """The super-admin hands its role on; the old admin role is not kept (更换超管后不保留原超管账号).
+
+    Only the old admin membership is removed: the account and its other roles (a person's
+    membership, admin roles elsewhere) stay.
+    """
     if not current.is_super:
         raise AccountError("只有超级管理员可以移交")
     if target.id == current.id or target.org_id != current.org_id or target.role != current.role:
@@ -567,9 +571,12 @@ def hand_over_super(current, target, actor):
         raise AccountError("只能移交给状态正常的管理员")
     current.is_super = False
     current.menus = None
+    current.status = "removed"
     target.is_super = True
     target.menus = None
-    audit.record("hand_over_super", "membership", target.id, before={"super": current.id}, after={"super": target.id},
+    audit.record("hand_over_super", "membership", target.id,
+                 before={"super": current.account.name}, after={"super": target.account.name}, actor=actor)
+    audit.record("remove_admin", "membership", current.id, before={"status": "active"}, after={"status": "removed"},
                  actor=actor)
     db.session.commit()
 

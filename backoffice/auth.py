@@ -175,6 +175,10 @@ def _login_limit():
     return current_app.config.get("LOGIN_RATE_LIMIT", "20 per minute")
 
 
+MSG_INITIAL_PASSWORD = "欢迎首次登录，请先将初始密码修改为您自己的密码"
+MSG_PASSWORD_RESET = "您的密码已被重置，请先修改密码"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -205,11 +209,15 @@ def login():
                 security.clear_login_failures(form.id_number.data)
                 security.start_signed_in_session(membership.account)
                 login_user(membership)
+                session.pop("captcha", None)
+                # A new account's first sign-in changes its initial password; nothing was reset.
+                first_sign_in = membership.account.last_login_at is None
                 membership.account.last_login_at = now()
                 audit.record("login", "membership", membership.id, actor=membership)
                 db.session.commit()
                 if membership.account.must_change_password:
-                    flash("您的密码已被重置，请先修改密码", "warning")
+                    session["initial_password"] = first_sign_in
+                    flash(MSG_INITIAL_PASSWORD if first_sign_in else MSG_PASSWORD_RESET, "warning")
                     return redirect(url_for("auth.change_password"))
                 return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
     elif request.method == "POST":
@@ -259,12 +267,14 @@ def change_password():
         else:
             account.set_password(form.new_password.data)
             account.must_change_password = False
+            session.pop("initial_password", None)
             audit.record("change_password", "account", account.id)
             db.session.commit()
             security.remember_generation(account)  # other sessions of the account end
             flash("密码修改成功", "success")
             return redirect(url_for("admin.index"))
-    return render_template("auth/change_password.html", form=form, forced=account.must_change_password)
+    return render_template("auth/change_password.html", form=form, forced=account.must_change_password,
+                           initial=bool(session.get("initial_password")))
 
 
 @bp.route("/switch/<int:membership_id>", methods=["POST"])

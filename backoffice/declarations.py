@@ -119,6 +119,17 @@ def send_attachment(declaration):
                              download_name=declaration.attachment_name or key.rsplit("/", 1)[-1])
 
 
+def copy_attachment_file(name):
+    """A second stored copy of an attachment (for a copied record); None when the file is gone."""
+    if not name or "/" in name or "\\" in name:
+        return None
+    path = upload_dir() / name
+    if not path.is_file():
+        return None
+    ext = name.rsplit(".", 1)[-1] if "." in name else "bin"
+    return store_attachment(ext, path.read_bytes())
+
+
 def remove_attachment_file(name):
     key = attachment_key(name)
     if key:
@@ -203,6 +214,7 @@ def clean(person, raw):
         result = compute(form, fields, person, year)
     except hours.HoursError as exc:
         raise DeclarationError(exc.message, f"fields-{form.code}-{exc.field}" if exc.field else "form_id") from None
+    record = _record_fields(raw)  # 学习内容、主办单位、起止时间、考核结果 (FAQ 学时申报需登记哪些内容)
     claimed_raw = raw.get("claimed_hours")
     if claimed_raw in (None, ""):
         raise DeclarationError("请填写申报学时", "claimed_hours")
@@ -215,12 +227,59 @@ def clean(person, raw):
         "form_id": form.id,
         "year": year,
         "subject_id": subject.id if subject else None,
-        "fields": {k: (str(v) if isinstance(v, Decimal) else v) for k, v in fields.items()},
+        "fields": {**{k: (str(v) if isinstance(v, Decimal) else v) for k, v in fields.items()}, **record},
         "computed_hours": result.hours,
         "computed_reason": result.reason[:300],
         "claimed_hours": claimed,
         "remarks": remarks,
     }
+
+
+RECORD_FIELDS = {"content": "学习内容", "organiser": "主办单位", "start_date": "开始日期", "end_date": "结束日期",
+                 "result": "考核结果"}
+
+
+def _record_fields(raw):
+    """What every declaration records besides the form's own fields (as the unit's form does)."""
+    content = (raw.get("content") or "").strip()
+    if not content:
+        raise DeclarationError("请填写学习内容（培训、会议、论文等的名称）", "content")
+    if len(content) > 200:
+        raise DeclarationError("学习内容不能超过 200 个字", "content")
+    organiser = (raw.get("organiser") or "").strip()
+    if len(organiser) > 100:
+        raise DeclarationError("主办单位不能超过 100 个字", "organiser")
+    dates = {}
+    for key, label in (("start_date", "开始日期"), ("end_date", "结束日期")):
+        value = (raw.get(key) or "").strip()
+        if not value:
+            raise DeclarationError(f"请填写{label}", key)
+        try:
+            dates[key] = date.fromisoformat(value)
+        except ValueError:
+            raise DeclarationError(f"{label}格式应为 年-月-日（如 2026-03-01）", key) from None
+    if dates["end_date"] < dates["start_date"]:
+        raise DeclarationError("结束日期不能早于开始日期", "end_date")
+    result = (raw.get("result") or "").strip()
+    if len(result) > 50:
+        raise DeclarationError("考核结果不能超过 50 个字", "result")
+    out = {"content": content, "start_date": dates["start_date"].isoformat(), "end_date": dates["end_date"].isoformat()}
+    if organiser:
+        out["organiser"] = organiser
+    if result:
+        out["result"] = result
+    return out
+
+
+def over_computed(values):
+    """A warning when the claimed hours exceed the computed ones (saved, but the reviewer sees it)."""
+    computed, claimed = values.get("computed_hours"), values.get("claimed_hours")
+    if computed is None or claimed is None or claimed <= computed:
+        return None
+    from .formatting import hours_text
+
+    return (f"申报学时 {hours_text(claimed)} 高于按标准折算的 {hours_text(computed)} 学时，"
+            "审核部门将看到这一差异；如有依据请在备注中说明")
 
 
 # --------------------------------------------------------------------------- writes

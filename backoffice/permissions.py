@@ -9,10 +9,12 @@ choices. A model without ``__scope__`` cannot be put behind it.
 """
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.model import typefmt
 from flask_admin.model.helpers import get_mdict_item_or_list
@@ -22,6 +24,7 @@ from sqlalchemy import and_, false, func, inspect, or_, select, true
 from wtforms.validators import ValidationError
 
 from .extensions import db
+from .formatting import clerk_gettext, clerk_ngettext, hours_text
 from .models import GLOBAL, Org
 from .views._export import ExportMixin
 
@@ -306,8 +309,13 @@ class ScopedModelView(ExportMixin, RoleMixin, ModelView):
         datetime: lambda view, value, name=None: value.strftime("%Y-%m-%d %H:%M"),
         date: lambda view, value, name=None: value.strftime("%Y-%m-%d"),
         bool: lambda view, value, name=None: "是" if value else "否",
+        Decimal: lambda view, value, name=None: hours_text(value),  # 30.0 → 30 (学时, scores)
     }
     column_type_formatters_detail = column_type_formatters
+    column_type_formatters_export = {
+        **typefmt.EXPORT_FORMATTERS,
+        Decimal: lambda view, value, name=None: hours_text(value),
+    }
     # Exact counts cost seconds on millions of rows; above the cap the page says so.
     count_cap = None
 
@@ -315,6 +323,18 @@ class ScopedModelView(ExportMixin, RoleMixin, ModelView):
         if getattr(model, "__scope__", None) is None:
             raise ScopeError(f"{model.__name__} declares no __scope__; it cannot be exposed")
         super().__init__(model, db, **kwargs)
+
+    def scaffold_filters(self, name):
+        """A column with fixed choices is filtered by 等于 / 不等于 only (no 包含 / 在列表中)."""
+        found = super().scaffold_filters(name)
+        if found and isinstance(name, str) and name in (self.column_choices or {}):
+            found = [f for f in found if isinstance(f, (sqla_filters.FilterEqual, sqla_filters.FilterNotEqual))]
+        return found
+
+    def render(self, template, **kwargs):
+        # Page-size and bulk menus in a clerk's words (see formatting.CLERK_WORDS).
+        self._template_args.update(_gettext=clerk_gettext, _ngettext=clerk_ngettext)
+        return super().render(template, **kwargs)
 
     # Always the current db.session (never a session captured at start-up).
     @property

@@ -187,6 +187,10 @@ def _validate_plan(owner, data: PlanData):
     for name, value in (("training_year", data.training_year), ("ce_year", data.ce_year)):
         if value is None or not 2000 <= value <= 2100:
             raise TrainingError("请输入正确的年度（2000–2100）", name)
+    if subject.year != data.ce_year:
+        # The hours count for the continuing-education year: its catalogue is the one offered.
+        raise TrainingError(f"所选培训科目属于 {subject.year} 年度，请选择 {data.ce_year} 年度（继续教育年度）的科目",
+                            "subject_id")
     _check_schedule(data)
     if owner.kind == "institution":
         if data.subject_kind == "public":
@@ -420,10 +424,17 @@ class ClassData:
     remark: str = ""
 
 
-def _validate_class(data: ClassData):
+def _validate_class(data: ClassData, plan):
     if not (data.name or "").strip():
         raise TrainingError("请输入培训班名称", "name")
     _check_schedule(data)
+    # A class is held within its plan's dates.
+    if plan is not None and plan.start_date and plan.end_date:
+        span = f"{plan.start_date:%Y-%m-%d} 至 {plan.end_date:%Y-%m-%d}"
+        if data.start_date < plan.start_date:
+            raise TrainingError(f"培训班开始日期不能早于培训计划的开始日期（计划日期：{span}）", "start_date")
+        if data.end_date > plan.end_date:
+            raise TrainingError(f"培训班结束日期不能晚于培训计划的结束日期（计划日期：{span}）", "end_date")
 
 
 def create_class(plan, data: ClassData, actor):
@@ -432,7 +443,7 @@ def create_class(plan, data: ClassData, actor):
         raise TrainingError("只能从施教机构的培训计划创建培训班", "plan_id")
     if plan.status != "approved":
         raise TrainingError("只能从审核通过的培训计划创建培训班", "plan_id")
-    _validate_class(data)
+    _validate_class(data, plan)
     cls = TrainingClass(
         plan_id=plan.id, institution_id=plan.institution_id, county_id=plan.county_id, city_id=plan.city_id,
         subject_kind=plan.subject_kind, subject_id=plan.subject_id, training_year=plan.training_year,
@@ -468,7 +479,7 @@ def _undeclared(cls):
 def update_class(cls, data: ClassData, actor):
     _undeclared(cls)
     before = _class_snapshot(cls)
-    _validate_class(data)
+    _validate_class(data, cls.plan)
     _apply_class(cls, data)
     db.session.flush()
     audit.record("edit", "training_class", cls.id, before=before, after=_class_snapshot(cls), actor=actor)

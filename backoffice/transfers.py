@@ -44,6 +44,30 @@ def blockers(person):
     return reasons
 
 
+def blockers_of(person_ids):
+    """{person id: [reasons]} for the persons among ``person_ids`` who cannot move now.
+
+    The same rules as ``blockers``, in three grouped queries, for the transfer-out picker.
+    """
+    ids = list(person_ids)
+    found = {}
+    if not ids:
+        return found
+    for pid, n in db.session.execute(
+        select(Declaration.person_id, func.count()).where(Declaration.person_id.in_(ids),
+                                                          Declaration.status == "pending")
+        .group_by(Declaration.person_id)
+    ):
+        found.setdefault(pid, []).append(f"有 {n} 条学时申报记录正在审核中")
+    for pid in db.session.scalars(select(TitleChangeRequest.person_id).where(
+            TitleChangeRequest.person_id.in_(ids), TitleChangeRequest.status == "pending").distinct()):
+        found.setdefault(pid, []).append("有待审核的专业技术职务变更")
+    for pid in db.session.scalars(select(TransferRequest.person_id).where(
+            TransferRequest.person_id.in_(ids), TransferRequest.status.in_(OPEN)).distinct()):
+        found.setdefault(pid, []).append("已有正在办理的调转申请")
+    return found
+
+
 def _target(person, to_unit):
     if to_unit is None or to_unit.kind != "unit" or to_unit.status != "approved":
         raise TransferError("请选择调入单位（须为已审核通过的单位）", "to_unit_id")

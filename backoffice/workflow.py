@@ -588,6 +588,39 @@ def reopen(declaration, actor, *, version=None) -> list[Notice]:
     return []
 
 
+def copy_rejected(declaration, actor, attachment_copier=None) -> Declaration:
+    """修改后重新提交: a new draft with the rejected record's content.
+
+    The rejected record, its reason and its trail stay as they are (history); the copy is
+    the person's own draft to correct and submit. Both records get an audit entry.
+    ``attachment_copier(name) -> new name`` duplicates the stored attachment file, so that
+    deleting the draft never removes the rejected record's file.
+    """
+    from .tree import stamp_declaration
+
+    _active(actor)
+    if declaration.status != "rejected":
+        raise WorkflowError("只有审核不通过的记录可以复制后重新提交")
+    if declaration.source != "self" or not _is_owner(declaration, actor):
+        raise WorkflowError("只有本人申报的记录可以复制后重新提交")
+    copy = Declaration(
+        source="self", status="draft", year=declaration.year, subject_kind=declaration.subject_kind,
+        subject_id=declaration.subject_id, form_id=declaration.form_id, fields=dict(declaration.fields or {}),
+        computed_hours=declaration.computed_hours, computed_reason=declaration.computed_reason,
+        claimed_hours=declaration.claimed_hours, remarks=declaration.remarks,
+    )
+    if declaration.attachment and attachment_copier is not None:
+        copy.attachment = attachment_copier(declaration.attachment)
+        copy.attachment_name = declaration.attachment_name if copy.attachment else None
+    stamp_declaration(copy, declaration.person)
+    db.session.add(copy)
+    db.session.flush()
+    audit.record("copy_rejected", "declaration", copy.id, after={"copied_from": declaration.id, "status": "draft"},
+                 comment=f"原记录不通过原因：{declaration.reject_reason or ''}"[:1000], actor=actor)
+    audit.record("copy_rejected", "declaration", declaration.id, after={"copy": copy.id}, actor=actor)
+    return copy
+
+
 # --------------------------------------------------------------------------- bulk
 def _ids_clause(ids_or_select):
     if isinstance(ids_or_select, Select):
@@ -862,6 +895,7 @@ __all__ = [
     "approve",
     "approve_many",
     "build_chain",
+    "copy_rejected",
     "count_targets",
     "current_step",
     "deliver",

@@ -182,10 +182,20 @@ def test_existing_account_added_as_admin_and_super_handed_over(app, ctx):
     response = boss.post("/admin/org_admins/hand-over", {"ids": str(new.id)}, form_url="/admin/org_admins/")
     assert response.status_code == 302
     db.session.expire_all()
-    assert new.is_super and not boss_m.is_super and boss_m.status == "active"
-    assert boss.get("/admin/org_admins/").status_code == 403  # the old super is a plain admin now
+    assert new.is_super and not boss_m.is_super
+    # 更换超管后不保留原超管账号: the old admin role is gone (signed out, cannot sign in as admin) ...
+    assert boss_m.status == "removed"
+    assert boss.get("/admin/org_admins/").status_code in (302, 401, 403)
+    refused = Browser(app.test_client()).post("/login", login_form(boss_m, PASSWORD))
+    assert "您选择的登录角色未注册" in _page(refused)
+    # ... while the account and its other roles stay.
+    others = db.session.scalars(select(Membership).where(Membership.account_id == boss_m.account_id,
+                                                         Membership.id != boss_m.id)).all()
+    assert all(m.status != "removed" for m in others)
+    assert db.session.get(Account, boss_m.account_id) is not None
     heir = sign_in(app.test_client(), new)
-    assert "金水区人民医院管理员" in _page(heir.get("/admin/org_admins/"))
+    admins_page = _page(heir.get("/admin/org_admins/"))
+    assert "李娜" in admins_page and boss_m.account.name not in admins_page
 
 
 def test_org_admin_pages_refuse_other_orgs_rows(app, ctx):

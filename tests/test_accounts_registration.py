@@ -263,3 +263,24 @@ def test_missing_scan_is_reported_with_other_errors(client, ctx):
     data.pop("scan")
     errors = _errors(register(client, "unit", data))
     assert "请上传统一社会信用代码证扫描件" in errors and "请输入单位名称" in errors
+
+
+def test_institution_registration_records_its_industry_department(client, ctx):
+    """Seed 004: 施教机构注册 asks for 行业主管部门 like the unit's registration."""
+    page = client.get("/register/org/institution").get_data(as_text=True)
+    assert "行业主管部门" in page and 'name="competent"' in page
+    dept = org("金水区卫生健康委员会")
+    inst = unit_data(serial=900611, seq=961, county="410105", org_name="金水区测试培训学校", competent=str(dept.id))
+    for key in ("unit_type", "affiliation"):
+        inst.pop(key)
+    response = register(client, "institution", inst)
+    assert "您已完成施教机构注册" in response.get_data(as_text=True), _errors(response)
+    m = membership_by_id_number(inst["id_number"], "institution_admin")
+    assert m.org.competent_dept_id == dept.id
+    # A department of another area is refused at the field, nothing is written.
+    other = unit_data(serial=900612, seq=962, city="410300", county="410303", org_name="洛阳测试培训学校",
+                      competent=str(dept.id))
+    for key in ("unit_type", "affiliation"):
+        other.pop(key)
+    assert "所选主管部门不属于该单位所在地区或上级地区" in _errors(register(client, "institution", other))
+    assert db.session.scalar(select(Org).where(Org.name == "洛阳测试培训学校")) is None

@@ -208,3 +208,33 @@ def test_institution_home_offers_no_review_queue(app, ctx):
     page = sign_in(app.test_client(), "institution").get("/admin/").get_data(as_text=True)
     assert 'data-key="review_queue"' not in page
     assert "待我审核的学时记录" not in page
+
+
+def test_first_sign_in_asks_to_change_the_initial_password_not_a_reset(app, ctx):
+    m = membership_of("unit")
+    m.account.must_change_password = True
+    m.account.last_login_at = None  # a new admin: never signed in
+    db.session.commit()
+    browser = Browser(app.test_client())
+    page = browser.post("/login", login_form(m), follow_redirects=True).get_data(as_text=True)
+    assert "欢迎首次登录" in page and "首次登录" in page and "已被重置" not in page
+    # A later reset says so.
+    db.session.expire_all()
+    m.account.must_change_password = True
+    db.session.commit()
+    browser = Browser(app.test_client())
+    page = browser.post("/login", login_form(m), follow_redirects=True).get_data(as_text=True)
+    assert "您的密码已被重置" in page and "首次登录" not in page
+
+
+def test_captcha_box_is_empty_after_a_failed_sign_in(app, ctx):
+    app.config["CAPTCHA_ENABLED"] = True
+    try:
+        client = app.test_client()
+        data = login_form(membership_of("unit"), password="wrong-Password1")
+        data["captcha"] = "QX7K"
+        page = _login(client, data).get_data(as_text=True)
+        field = re.search(r'<input[^>]*id="captcha"[^>]*>', page).group(0)
+        assert "QX7K" not in field and 'value=""' in field
+    finally:
+        app.config["CAPTCHA_ENABLED"] = False

@@ -504,3 +504,61 @@ def test_standard_change_over_http_keeps_the_certified_year(admin):
     assert standards.certify_year(zhang, year).id == frozen.id
     assert standards.year_completion(zhang, year).passed
     assert standards.year_completion(zhang, THIS_YEAR).required_total == 110
+
+
+def test_a_historical_standard_cannot_be_deleted_only_superseded(admin):
+    """2016–2017 郑州以外地区 judged past years: the delete is refused with the way to supersede it."""
+    old = db.session.scalar(select(HourStandard).where(HourStandard.year_from == 2016,
+                                                       HourStandard.region_group == "other"))
+    page = admin.post("/admin/hour_standards/delete/", {"id": str(old.id), "url": "/admin/hour_standards/"},
+                      form_url="/admin/hour_standards/", follow_redirects=True).get_data(as_text=True)
+    assert "2016–2017 年的学时标准已用于往年或本年度的学时认定，不能删除" in page
+    page = admin.post("/admin/hour_standards/action/", {"action": "delete", "rowid": [str(old.id)]},
+                      form_url="/admin/hour_standards/", follow_redirects=True).get_data(as_text=True)
+    assert "不能删除" in page
+    db.session.expire_all()
+    assert db.session.get(HourStandard, old.id) is not None
+    assert not audits("hour_standard", old.id, "delete")
+    # A standard that has not taken effect yet (a future year) may still be deleted.
+    open_row = db.session.scalar(select(HourStandard).where(HourStandard.year_from == 2018))
+    admin.post(f"/admin/hour_standards/edit/?id={open_row.id}", standard_form(year_from=2018, year_to=THIS_YEAR))
+    admin.post("/admin/hour_standards/new/", standard_form(year_from=THIS_YEAR + 1, year_to="", note="明年"))
+    future = db.session.scalar(select(HourStandard).where(HourStandard.year_from == THIS_YEAR + 1))
+    assert future is not None
+    admin.post("/admin/hour_standards/delete/", {"id": str(future.id), "url": "/admin/hour_standards/"},
+               form_url="/admin/hour_standards/")
+    db.session.expire_all()
+    assert db.session.get(HourStandard, future.id) is None
+
+
+def test_learning_form_rule_is_edited_in_labelled_fields(admin):
+    """Each figure of a rule has its own labelled input; validation and the audit stay."""
+    paper = db.session.scalar(select(LearningForm).where(LearningForm.code == "paper"))
+    page = admin.get(f"/admin/learning_forms/edit/?id={paper.id}").get_data(as_text=True)
+    assert 'id="rule-form"' in page and "<textarea" not in page.split('id="rule-form"')[1].split("</form>")[0]
+    label = re.search(r'<label[^>]*for="rule__journals__national">([^<]+)</label>', page)
+    assert label and label.group(1) == "国外及国家一级学会主办的专业刊物"
+    assert 'value="52，44，36"' in page
+    form = {"name": "论文", "sort_order": str(paper.sort_order), "enabled": "y",
+            "rule__journals__national": "50, 40, 30", "rule__journals__provincial_core": "44，36，28",
+            "rule__journals__issn_cn": "36、28、20"}
+    response = admin.post(f"/admin/learning_forms/edit/?id={paper.id}", form)
+    assert response.status_code == 302
+    db.session.refresh(paper)
+    assert paper.rule["journals"]["national"] == [50, 40, 30]
+    assert hours.compute_hours("paper", {"journal": "national", "rank": 2}, paper.rule).hours == 40
+    assert json.loads(audits("learning_form", paper.id, "edit")[-1].after)["rule"]["journals"]["national"] == [50, 40, 30]
+    # Bad figures are refused at the field, in words, and nothing changes.
+    conf = db.session.scalar(select(LearningForm).where(LearningForm.code == "conference"))
+    original = json.dumps(conf.rule, sort_keys=True)
+    base = {"name": "学术会议", "sort_order": str(conf.sort_order), "enabled": "y",
+            "rule__levels__national__per_day": "6", "rule__levels__national__paper": "6",
+            "rule__levels__provincial__per_day": "4", "rule__levels__provincial__paper": "4",
+            "rule__max_days": "366"}
+    for key, value, message in (("rule__levels__provincial__per_day", "四", "「省级 · 每天学时」须为数字"),
+                                ("rule__levels__provincial__per_day", "-4", "不能为负数"),
+                                ("rule__max_days", "", "请填写「最多天数」")):
+        page = admin.post(f"/admin/learning_forms/edit/?id={conf.id}", {**base, key: value}).get_data(as_text=True)
+        assert message in " ".join(field_errors(page)), (key, value, field_errors(page))
+        db.session.expire_all()
+        assert json.dumps(db.session.get(LearningForm, conf.id).rule, sort_keys=True) == original

@@ -32,6 +32,11 @@ def conference_form(**over):
         "fields-conference-paper": "1",
         "claimed_hours": "16",
         "remarks": "河南省医学会心血管病学分会年会",
+        "content": "河南省医学会心血管病学分会年会",
+        "organiser": "河南省医学会",
+        "start_date": f"{year}-03-01",
+        "end_date": f"{year}-03-03",
+        "result": "合格",
         "action": "save",
     }
     data.update(over)
@@ -201,3 +206,78 @@ def test_course_study_of_six_months_earns_the_years_professional_hours(app, ctx)
     assert data["ok"] and data["hours"] == "60"
     data = me.get(f"/admin/my/declare/compute?form_id={form.id}&fields-course_study-months=x").get_json()
     assert not data["ok"] and "整数" in data["error"]
+
+
+def test_a_rejected_record_is_copied_into_a_new_draft_and_stays_in_the_history(app, ctx):
+    """修改后重新提交: the e-mail's promise; the rejected record and its reason stay."""
+    from backoffice import workflow
+    from backoffice.models import AuditLog
+
+    from .test_workflow import new_decl
+
+    zhang = person_named("张伟")
+    old = new_decl(zhang, "public", hours=6)
+    old.fields = {"hours": "6", "content": "继续教育公需课"}
+    workflow.submit(old, zhang.membership)
+    workflow.reject(old, membership_of("unit"), "证明材料不清晰")
+    db.session.commit()
+    person = sign_in(app.test_client(), "person")
+    page = person.get(f"/admin/my/records/{old.id}").get_data(as_text=True)
+    assert "修改后重新提交" in page and 'id="copy-button"' in page
+    assert "修改后重新提交" in person.get("/admin/my/records/?status=rejected").get_data(as_text=True)
+    # Someone else cannot copy it.
+    other = sign_in(app.test_client(), "unit")
+    assert other.post(f"/admin/my/records/{old.id}/copy", form_url="/admin/").status_code in (403, 404)
+    response = person.post(f"/admin/my/records/{old.id}/copy", form_url=f"/admin/my/records/{old.id}")
+    assert response.status_code == 302 and "/admin/my/declare/" in response.headers["Location"]
+    db.session.expire_all()
+    copy = db.session.scalar(select(Declaration).where(Declaration.person_id == zhang.id, Declaration.id != old.id)
+                             .order_by(Declaration.id.desc()))
+    assert (copy.status, copy.source, copy.subject_kind, copy.fields["content"]) == ("draft", "self", "public",
+                                                                                      "继续教育公需课")
+    old = db.session.get(Declaration, old.id)
+    assert (old.status, old.reject_reason) == ("rejected", "证明材料不清晰")
+    trail = db.session.scalars(select(AuditLog.action).where(AuditLog.object_type == "declaration",
+                                                              AuditLog.object_id.in_([old.id, copy.id]))).all()
+    assert trail.count("copy_rejected") == 2
+    # The copy opens in the form, then is submitted like any draft; the history shows both.
+    assert person.get(f"/admin/my/declare/{copy.id}/edit").status_code == 200
+    page = person.get(f"/admin/my/records/{copy.id}").get_data(as_text=True)
+    assert "复制为新申报（修改后重新提交）" in page
+    listing = person.get("/admin/my/records/").get_data(as_text=True)
+    assert f'data-id="{old.id}"' in listing and f'data-id="{copy.id}"' in listing
+    # Only a rejected record can be copied.
+    again = person.post(f"/admin/my/records/{copy.id}/copy", form_url=f"/admin/my/records/{copy.id}",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "只有审核不通过的记录可以复制后重新提交" in again
+
+
+def test_the_declaration_records_what_the_faq_lists_and_warns_about_extra_hours(app, ctx):
+    """FAQ 学时申报需登记哪些内容: 学时、内容、形式、起止时间、考核结果 and the organiser."""
+    zhang = person_named("张伟")
+    me = sign_in(app.test_client(), "person")
+    page = me.get("/admin/my/declare/").get_data(as_text=True)
+    for label in ("学习内容", "主办单位", "开始日期", "结束日期", "考核结果"):
+        assert f">{label}<" in page or f">{label}<span" in page, label
+    assert re.search(r'for="subject_id">科目<span class="text-danger">\*</span>', page)
+    assert 'for="content">学习内容<span class="text-danger">*</span>' in page
+    before = count_declarations(zhang)
+    page = post_declaration(me, conference_form(content="")).get_data(as_text=True)
+    assert "请填写学习内容" in page
+    page = post_declaration(me, conference_form(end_date="2000-01-01")).get_data(as_text=True)
+    assert "结束日期不能早于开始日期" in page
+    assert count_declarations(zhang) == before
+    # 16 computed, 30 claimed: saved, with a warning the person sees.
+    response = post_declaration(me, conference_form(claimed_hours="30"))
+    assert response.status_code == 302
+    page = me.get(response.headers["Location"]).get_data(as_text=True)
+    assert "申报学时 30 高于按标准折算的 16 学时" in page
+    record = db.session.scalar(select(Declaration).where(Declaration.person_id == zhang.id)
+                               .order_by(Declaration.id.desc()))
+    assert record.fields["content"] == "河南省医学会心血管病学分会年会" and record.fields["organiser"] == "河南省医学会"
+    assert record.fields["result"] == "合格" and record.fields["start_date"].endswith("-03-01")
+    for text in ("河南省医学会", "合格", "主办单位"):
+        assert text in page
+    # The edit form brings them back.
+    edit = me.get(f"/admin/my/declare/{record.id}/edit").get_data(as_text=True)
+    assert 'value="河南省医学会"' in edit and 'value="合格"' in edit

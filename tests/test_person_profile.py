@@ -1,6 +1,7 @@
 """Profile (read-only identity, title change reviewed by the unit), yearly completion,
 unit transfer with both unit sides, the past-year opening, and their scopes."""
 
+import re
 from datetime import date
 
 from sqlalchemy import func, select
@@ -111,7 +112,7 @@ def test_yearly_completion_lists_every_year(app, ctx):
     for y in (year, year - 1, year - 2):
         assert f'data-year="{y}"' in page
     last = page[page.index(f'data-year="{year - 1}"'):]
-    assert "通过" in last[:800] and "30.0 / 30.0" in last[:800]
+    assert "通过" in last[:800] and "30 / 30" in last[:800] and "30.0" not in last[:800]  # whole hours as integers
     assert "证书打印功能即将开放" in page or "证书打印" in page
     detail = me.get(f"/admin/my/completion/{year}").get_data(as_text=True)
     assert "教育历程" in detail and "学术会议" in detail
@@ -237,3 +238,22 @@ def test_home_shows_the_persons_and_the_unit_admins_work(app, ctx):
     admin = sign_in(app.test_client(), "unit")
     home = admin.get("/admin/").get_data(as_text=True)
     assert "/admin/person-registrations/" in home and "待审核的职务变更" in home
+
+
+def test_transfer_out_picker_marks_persons_who_cannot_move(app, ctx):
+    li = person_named("李娜")
+    pending = db.session.scalar(select(func.count()).select_from(Declaration).where(
+        Declaration.person_id == li.id, Declaration.status == "pending"))
+    assert pending  # the fixture gives her records under review
+    page = sign_in(app.test_client(), "unit").get("/admin/transfers-out/").get_data(as_text=True)
+    option = re.search(rf'<option value="{li.id}"[^>]*>[^<]*</option>', page).group(0)
+    assert "disabled" in option and f"暂不能调出：有 {pending} 条学时申报记录正在审核中" in option
+    # Once nothing is pending she is offered like anyone else.
+    _clear_pending(li)
+    db.session.commit()
+    page = sign_in(app.test_client(), "unit").get("/admin/transfers-out/").get_data(as_text=True)
+    option = re.search(rf'<option value="{li.id}"[^>]*>[^<]*</option>', page).group(0)
+    assert "disabled" not in option and "暂不能调出" not in option
+    # Another unit's picker does not list her at all.
+    other = sign_in(app.test_client(), "unit2").get("/admin/transfers-out/").get_data(as_text=True)
+    assert li.id_number not in other

@@ -241,3 +241,19 @@ def test_reset_links_expire(client, ctx, monkeypatch):
     link = re.search(r"(/password/reset/\S+)", outbox()[-1].body).group(1)
     monkeypatch.setattr(portal, "RESET_MAX_AGE", -1)
     assert "重置链接无效或已过期" in Browser(client).get(link).get_data(as_text=True)
+
+
+def test_after_a_withdrawal_the_query_says_nothing_is_pending(client, ctx):
+    register(client)
+    browser = Browser(client)
+    membership = db.session.scalar(select(Membership).join(Account).where(Account.id_number == NEW_ID))
+    data = {"name": "郑新", "id_number": NEW_ID, "membership_id": membership.id, "password": "Newpass2026"}
+    page = browser.post("/register/status/withdraw", data, form_url="/register/status",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "注册申请已撤销" in page and "目前没有待审核的注册申请" in page
+    page = browser.post("/register/status", {"name": "郑新", "id_number": NEW_ID}).get_data(as_text=True)
+    assert 'id="nothing-pending"' in page and "目前没有待审核的注册申请" in page and "重新注册" in page
+    # An account whose registrations are all decided: the table and the same sentence.
+    zhang = person_named("张伟")
+    page = browser.post("/register/status", {"name": "张伟", "id_number": zhang.id_number}).get_data(as_text=True)
+    assert "目前没有待审核的注册申请" in page and "审核通过" in page

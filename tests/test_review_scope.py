@@ -14,7 +14,7 @@ from backoffice import workflow
 from backoffice.extensions import db
 from backoffice.models import Declaration
 
-from .conftest import membership_of, org, person_named
+from .conftest import membership_of, org, person_named, sign_in
 from .test_workflow import new_decl
 
 OUTSIDERS = ("unit2", "county2", "luoyang")  # another unit, another county, another city
@@ -122,3 +122,22 @@ def test_unit_declaration_page_offers_only_own_persons(record, signed_in):
     assert db.session.scalar(select(db.func.count()).select_from(Declaration)) == count
     # Its recent declarations list shows none of the other unit's.
     assert "范围测试专用内容" not in page
+
+
+def test_a_persons_draft_is_not_listed_for_any_admin(app, ctx):
+    """继续教育记录: a draft is the person's own until submitted (list, count, details, export)."""
+    draft = db.session.scalar(select(Declaration).where(Declaration.status == "draft", Declaration.source == "self")
+                              .order_by(Declaration.id))
+    assert draft is not None
+    for key in ("unit", "county", "sysadmin"):
+        browser = sign_in(app.test_client(), key)
+        assert browser.get(f"/admin/records/details/?id={draft.id}").status_code == 404, key
+        listing = browser.get("/admin/records/?flt0_status_equals=draft").get_data(as_text=True)
+        assert "待提交</span>" not in listing, key
+        export = browser.get("/admin/records/export/csv/").get_data(as_text=True)
+        assert "待提交" not in export, key
+    # Submitted, it is the unit's to see.
+    draft.status = "pending"
+    db.session.commit()
+    browser = sign_in(app.test_client(), "unit")
+    assert browser.get(f"/admin/records/details/?id={draft.id}").status_code == 200

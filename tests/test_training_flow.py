@@ -374,3 +374,43 @@ def test_a_stale_class_cannot_be_declared_twice_and_a_stale_plan_cannot_be_moved
         training.approve_plan(seen, reviewer)
     db.session.rollback()
     assert db.session.get(TrainingPlan, pending.id).status == "pending"
+
+
+def test_a_class_lies_within_its_plan_and_a_plan_takes_its_years_subjects(app, ctx):
+    from backoffice.models import Subject
+
+    from .training_helpers import class_named, plan_form, plan_named, subject
+
+    inst = sign_in(app.test_client(), "institution")
+    # The plan's subject list offers each subject with its year; another year's subject is refused.
+    page = inst.get("/admin/training_plans/new/").get_data(as_text=True)
+    current = subject("professional")
+    assert f"{current.id}:professional:{YEAR}" in page and "plan_form.js" in page
+    older = db.session.scalar(select(Subject).where(Subject.kind == "professional", Subject.year == YEAR - 1))
+    assert older is not None
+    data = plan_form("跨年度计划")
+    data["subject_id"] = str(older.id)
+    page = inst.post("/admin/training_plans/new/", data).get_data(as_text=True)
+    assert f"所选培训科目属于 {YEAR - 1} 年度，请选择 {YEAR} 年度（继续教育年度）的科目" in page
+    assert plan_named("跨年度计划") is None
+
+    # A plan of Mar 1–5: a class on Aug 1–5 is refused, one on Mar 2–4 is accepted.
+    plan = create_plan(inst, "日期计划")
+    plan = approve_plan(sign_in(app.test_client(), "industry"), plan)
+    assert plan.status == "approved", plan.status
+    page = inst.post("/admin/training_classes/new/", {
+        "plan_id": str(plan.id), "name": "八月班", "hours": "24", "planned_trainees": "40",
+        "start_date": f"{YEAR}-08-01", "end_date": f"{YEAR}-08-05", "location": "郑州", "teacher": "王老师",
+    }).get_data(as_text=True)
+    assert "培训班开始日期不能早于培训计划的开始日期" not in page
+    assert f"培训班结束日期不能晚于培训计划的结束日期（计划日期：{YEAR}-03-01 至 {YEAR}-03-05）" in page
+    assert class_named("八月班") is None
+    cls = create_class(inst, plan, "三月班")
+    # Editing it out of the plan's dates is refused too.
+    page = inst.post(f"/admin/training_classes/edit/?id={cls.id}", {
+        "plan_id": str(plan.id), "name": "三月班", "hours": "24", "planned_trainees": "40",
+        "start_date": f"{YEAR}-02-20", "end_date": f"{YEAR}-03-03", "location": "郑州", "teacher": "王老师",
+    }).get_data(as_text=True)
+    assert "培训班开始日期不能早于培训计划的开始日期" in page
+    db.session.expire_all()
+    assert class_named("三月班").start_date.month == 3

@@ -9,7 +9,7 @@ permission layer (``current_scope()``), and every change goes through
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -320,8 +320,10 @@ class OrgAdminsView(ScopedBaseView):
         target = self._own(ids[0])
         try:
             accounts.hand_over_super(current_user._get_current_object(), target, current_user)
-            flash(f"已将超级管理员移交给 {target.account.name}，您现在是普通管理员", "success")
-            return redirect(url_for("admin.index"))
+            name = target.account.name
+            logout_user()
+            flash(f"已将超级管理员移交给 {name}，原超级管理员账号的管理角色已注销", "success")
+            return redirect(url_for("auth.login"))
         except accounts.AccountError as exc:
             db.session.rollback()
             flash(exc.message, "error")

@@ -12,8 +12,8 @@ disabled row disappears from every form.
 
 from __future__ import annotations
 
-import json
 import re
+from datetime import date
 from decimal import Decimal
 
 from flask import flash, session
@@ -48,6 +48,7 @@ from ..permissions import ScopedModelView
 from ..tree import attach
 from ..validators import is_valid_credit_code
 from . import _common as c
+from .rule_form import RuleField
 
 ORDER = 80
 CATEGORY = "基础数据"
@@ -603,27 +604,6 @@ class HrssView(OrgNodeView):
 
 
 # --------------------------------------------------------------------------- learning forms
-class RuleField(wtf.TextAreaField):
-    """A conversion rule edited as JSON text; parsed into a dict."""
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        if self.data is None:
-            return ""
-        return json.dumps(self.data, ensure_ascii=False, indent=2)
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        text = valuelist[0] or ""
-        try:
-            self.data = json.loads(text)
-        except ValueError as exc:
-            self.data = None
-            raise ValueError(f"折算标准不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）：请检查括号、引号和逗号") from None
-
-
 def _check_rule(form, field):
     code = getattr(getattr(form, "_row", None), "code", None)
     if code is None or field.data is None:
@@ -664,10 +644,9 @@ class LearningFormView(AuditedModelView):
     column_formatters_detail = {"rule": rule_formatter, "enabled": enabled_badge}
     form_columns = ("name", "rule", "sort_order", "enabled")
     form_overrides = {"rule": RuleField}
-    form_widget_args = {"rule": {"rows": 14, "style": "font-family: monospace"}}
     form_args = {
         "name": {"label": "学习形式名称", "validators": [v.InputRequired("请填写名称"), v.Length(max=50, message="名称最多 50 个字")]},
-        "rule": {"label": "学时折算标准（JSON）", "validators": [v.InputRequired("请填写折算标准"), _check_rule]},
+        "rule": {"label": "学时折算标准", "validators": [v.InputRequired("请填写折算标准"), _check_rule]},
         "sort_order": {"label": "排序", "validators": [v.InputRequired("请填写排序号（整数）"),
                                                      v.NumberRange(min=0, max=99999, message="排序号须为 0 到 99999 的整数")]},
         "enabled": {"label": "启用"},
@@ -690,43 +669,20 @@ class LearningFormView(AuditedModelView):
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
         if obj is not None:
+            form.rule.set_code(obj.code)  # one labelled input per figure of this form's rule
             form.rule.description = Markup("<br>").join(rule_help(obj.code, obj.rule))
         return form
 
 
-RULE_KEYS = {
-    "max_hours": "单条最多学时", "hours_per_course": "每门课程学时", "max_courses": "最多课程门数",
-    "hours_per_month": "每月学时", "full_from_months": "满多少个月计全年专业学时", "max_months": "最多月数",
-    "levels": "按级别", "per_day": "每天学时", "paper": "宣读论文另加学时", "max_days": "最多天数",
-    "per_ten_thousand": "每万字学时（按署名排序）", "max_ten_thousand_chars": "最多万字数",
-    "journals": "按刊物类别（按署名排序）", "kinds": "按类别", "max_rank": "计学时的最多名次",
-    "hours": "学时", "min_months": "至少工作月数",
-}
-
-
 def rule_help(code, rule):
-    """Lines explaining the JSON of a rule: current rule in words, keys, choice values."""
+    """The current rule in words, and how rank figures are entered."""
     lines = []
     try:
         lines.append(f"当前标准：{standards.describe_rule(code, rule)}")
     except (hours.HoursError, KeyError, TypeError, ValueError):
         lines.append("当前标准有误，请修正。")
-    keys = sorted(set(_rule_keys(hours.DEFAULT_RULES.get(code, {}))))
-    if keys:
-        lines.append("项目说明：" + "；".join(f"{k} = {RULE_KEYS[k]}" for k in keys if k in RULE_KEYS))
-    for spec in hours.FORM_FIELDS.get(code, []):
-        if spec.get("choices"):
-            choices = "，".join(f"{value} = {label}" for value, label in spec["choices"])
-            lines.append(f"{spec['label']}：{choices}")
-    lines.append("数字均为学时；排名列表依次为第一名、第二名……的学时。")
+    lines.append("数字均为学时；按署名或职责排序的项目依次填写第一名、第二名……的学时，用逗号分隔。")
     return lines
-
-
-def _rule_keys(value):
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            yield key
-            yield from _rule_keys(sub)
 
 
 # --------------------------------------------------------------------------- hour standards
@@ -862,6 +818,14 @@ class HourStandardView(AuditedModelView):
         found = self.usage_of(model)
         if found:
             raise ValidationError(usage_message(self.label, found) + "（已认定年度须保留其适用的标准）")
+        this_year = date.today().year
+        if model.year_from <= this_year:
+            # A standard that took effect is the rule its years were (or are being) judged by.
+            span = f"{model.year_from}–{model.year_to} 年" if model.year_to is not None else f"{model.year_from} 年起"
+            raise ValidationError(
+                f"{span}的学时标准已用于往年或本年度的学时认定，不能删除。"
+                "如需执行新标准，请将其截止年度改为前一年，再添加新标准；错误的标准可停用"
+            )
         super().on_model_delete(model)
 
 

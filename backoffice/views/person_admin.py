@@ -2,7 +2,7 @@
 (审核注册账号), of title changes (职务变更审核), transfers out and in (调出/调入), and
 the HRSS page that opens a past year for declaration (往年申报开放)."""
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select, update
@@ -73,6 +73,14 @@ class RegistrationReviewView(UnitPage):
     def index(self):
         rows = self._pending().order_by(Membership.created_at).all()
         return self.render("person/admin_registrations.html", rows=rows, levels=TITLE_LEVELS)
+
+    @expose("/<int:membership_id>")
+    def detail(self, membership_id):
+        """详细: everything the applicant registered, before approving."""
+        m = self._pending().filter(Membership.id == membership_id).first()
+        if m is None:
+            abort(404)
+        return self.render("person/admin_registration_detail.html", m=m, p=m.person, levels=TITLE_LEVELS)
 
     @expose("/decide", methods=("POST",))
     def decide(self):
@@ -187,7 +195,9 @@ class TransferOutView(UnitPage):
         rows = current_scope().query(TransferRequest).order_by(TransferRequest.created_at.desc()).limit(200).all()
         persons = current_scope().query(Person).join(Membership, Person.membership_id == Membership.id).filter(
             Membership.status == "active", Membership.role == "person").order_by(Person.name).limit(2000).all()
-        return self.render("person/admin_transfers_out.html", rows=rows, persons=persons, regions=region_choices(),
+        blocked = transfers.blockers_of(p.id for p in persons)
+        return self.render("person/admin_transfers_out.html", rows=rows, persons=persons, blocked=blocked,
+                           regions=region_choices(),
                            errors=errors, values=values, statuses=TRANSFER_STATUSES)
 
     @expose("/decide", methods=("POST",))

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from .. import audit, declarations, hours, transfers, workflow
 from ..extensions import db
+from ..formatting import hours_text
 from ..models import (
     DECLARATION_SOURCES,
     DECLARATION_STATUSES,
@@ -197,7 +198,7 @@ class ProfileView(PersonPage):
 # --------------------------------------------------------------------------- declare
 def _raw_from_request(form_code):
     raw = {k: request.form.get(k) for k in ("subject_kind", "form_id", "year", "subject_id", "claimed_hours",
-                                            "remarks")}
+                                            "remarks", *declarations.RECORD_FIELDS)}
     prefix = f"fields-{form_code}-"
     raw["fields"] = {k[len(prefix):]: v for k, v in request.form.items() if k.startswith(prefix)}
     return raw
@@ -235,6 +236,9 @@ class DeclareView(PersonPage):
                 ext, data = declarations.check_attachment(upload)
                 attachment = (ext, data, upload.filename)
             record, old_file = declarations.save_draft(person, cleaned, attachment, declaration, actor=current_user)
+            warning = declarations.over_computed(cleaned)
+            if warning:
+                flash(warning, "warning")
             if action == "submit":
                 notices = workflow.submit(record, current_user._get_current_object())
             else:
@@ -281,9 +285,10 @@ class DeclareView(PersonPage):
             return self.render("person/declare.html", **self._context(person, values, errors, record))
         values = {
             "subject_kind": record.subject_kind, "form_id": str(record.form_id), "year": str(record.year),
-            "subject_id": str(record.subject_id or ""), "claimed_hours": str(record.claimed_hours),
+            "subject_id": str(record.subject_id or ""), "claimed_hours": hours_text(record.claimed_hours),
             "remarks": record.remarks or "", "fields": {k: ("1" if v is True else "" if v is False else str(v))
                                                         for k, v in (record.fields or {}).items()},
+            **{k: (record.fields or {}).get(k, "") for k in declarations.RECORD_FIELDS},
             "fields_code": record.form.code,
         }
         return self.render("person/declare.html", **self._context(person, values, {}, record))
@@ -344,6 +349,9 @@ class ProgressView(PersonPage):
             elif spec["type"] == "bool":
                 value = "是" if value else "否"
             shown.append((spec["label"], value))
+        for name, label in declarations.RECORD_FIELDS.items():
+            if (record.fields or {}).get(name):
+                shown.append((label, record.fields[name]))
         audit_rows = db.session.scalars(select(audit.AuditLog).where(
             audit.AuditLog.object_type == "declaration", audit.AuditLog.object_id == record.id
         ).order_by(audit.AuditLog.at, audit.AuditLog.id)).all()
@@ -379,6 +387,29 @@ class ProgressView(PersonPage):
             return workflow.submit(d, actor)
 
         return self._act(id, go, "已提交审核")
+
+    @expose("/<int:id>/copy", methods=("POST",))
+    def copy(self, id):
+        """修改后重新提交: a rejected record becomes a new draft; the rejected one stays."""
+        record = current_scope().get_or_404(Declaration, id)
+        stored = []
+
+        def copier(name):
+            new = declarations.copy_attachment_file(name)
+            stored.append(new)
+            return new
+
+        try:
+            draft = workflow.copy_rejected(record, current_user._get_current_object(), attachment_copier=copier)
+        except workflow.WorkflowError as exc:
+            db.session.rollback()
+            for name in stored:
+                declarations.remove_attachment_file(name)
+            flash(exc.message, "error")
+            return redirect(url_for(".detail", id=id))
+        db.session.commit()
+        flash("已复制为新的待提交记录，原记录及不通过原因保留在申报记录中。请修改后提交", "success")
+        return redirect(url_for("person_declare.edit", id=draft.id))
 
     @expose("/<int:id>/delete", methods=("POST",))
     def delete(self, id):

@@ -1,8 +1,43 @@
 """继续教育记录: declarations as each admin, and the person, may see them."""
 
-from ..models import DECLARATION_SOURCES, DECLARATION_STATUSES, SUBJECT_KINDS, Declaration
+from flask import abort, request
+from flask_admin import expose
+from flask_admin.model.helpers import get_mdict_item_or_list
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .. import audit_text
+from ..extensions import db
+from ..models import (
+    DECLARATION_SOURCES,
+    DECLARATION_STATUSES,
+    STEP_LEVELS,
+    STEP_STATUSES,
+    SUBJECT_KINDS,
+    Account,
+    AuditLog,
+    Declaration,
+    Org,
+    ReviewStep,
+)
 from ..permissions import ScopedModelView
 from . import _common as c
+
+
+def declaration_trail(d):
+    """(steps, audit rows) of one record already read through the scope."""
+    steps = db.session.scalars(
+        select(ReviewStep).where(ReviewStep.declaration_id == d.id).order_by(ReviewStep.seq)
+        .options(joinedload(ReviewStep.org), joinedload(ReviewStep.actor))
+    ).unique().all()
+    audit_rows = db.session.execute(
+        select(AuditLog, Account.name, Org.name)
+        .outerjoin(Account, Account.id == AuditLog.actor_account_id)
+        .outerjoin(Org, Org.id == AuditLog.actor_org_id)
+        .where(AuditLog.object_type == "declaration", AuditLog.object_id == d.id)
+        .order_by(AuditLog.at, AuditLog.id)
+    ).all()
+    return steps, audit_rows
 
 ORDER = 30
 
@@ -42,12 +77,47 @@ class DeclarationView(ScopedModelView):
         "source": c.choices(DECLARATION_SOURCES),
     }
     column_formatters = {
+        "fields": lambda v, ctx, m, n: audit_text.fields_text(m.form.code if m.form else None, m.fields),
         "status": STATUS,
         "subject_kind": c.label_formatter(SUBJECT_KINDS),
         "source": c.label_formatter(DECLARATION_SOURCES),
     }
+    column_formatters_export = {
+        "status": lambda v, ctx, m, n: DECLARATION_STATUSES.get(m.status, m.status),
+        "subject_kind": lambda v, ctx, m, n: SUBJECT_KINDS.get(m.subject_kind, ""),
+        "source": lambda v, ctx, m, n: DECLARATION_SOURCES.get(m.source, ""),
+    }
     column_default_sort = ("created_at", True)
     count_cap = 10000
+    details_template = "admin/record_details.html"
+
+    @expose("/details/")
+    def details_view(self):
+        """The stock details plus the record's review progress and trail."""
+        row_id = get_mdict_item_or_list(request.args, "id")
+        if row_id is not None:
+            d = self.get_one(row_id)  # scoped; a person's draft is 404
+            steps, audit_rows = declaration_trail(d)
+            self._template_args.update(trail_record=d, steps=steps, audit_rows=audit_rows, step_levels=STEP_LEVELS,
+                                       step_statuses=STEP_STATUSES)
+        return super().details_view()
+
+    # A person's draft is the person's own until submitted: no admin lists, counts or opens it.
+    @staticmethod
+    def _not_private_draft():
+        return ~((Declaration.status == "draft") & (Declaration.source == "self"))
+
+    def get_query(self):
+        return super().get_query().filter(self._not_private_draft())
+
+    def get_count_query(self):
+        return super().get_count_query().filter(self._not_private_draft())
+
+    def get_one(self, id):
+        row = super().get_one(id)
+        if row.status == "draft" and row.source == "self":
+            abort(404)
+        return row
 
 
 def register(admin):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import declarations, exports, jobs, workflow
 from ..extensions import db
+from ..formatting import hours_text
 from ..hours import FORM_FIELDS
 from ..models import (
     DECLARATION_SOURCES,
@@ -194,7 +195,7 @@ class ReviewQueueView(ScopedBaseView):
                 d.id, d.person.name, d.person.id_number, d.unit.name,
                 d.declarer_org.name if d.declarer_org else d.unit.name, d.year,
                 SUBJECT_KINDS.get(d.subject_kind, ""), d.form.name, (d.fields or {}).get("content", ""),
-                d.computed_hours, d.claimed_hours,
+                hours_text(d.computed_hours), hours_text(d.claimed_hours),
                 d.submitted_at.strftime("%Y-%m-%d %H:%M") if d.submitted_at else "",
             )
 
@@ -202,7 +203,7 @@ class ReviewQueueView(ScopedBaseView):
     @expose("/batch", methods=["POST"])
     def batch_view(self):
         op = request.form.get("op")
-        ids = _ids_from_form()
+        ids = _ids_from_form() or self._ids_of_persons()
         back = _local(request.form.get("next"), url_for(".list_view"))
         if not ids:
             flash("请先勾选要审核的记录", "warning")
@@ -239,6 +240,20 @@ class ReviewQueueView(ScopedBaseView):
             flash(f"已将 {n} 条记录审核不通过", "success")
             return redirect(back)
         abort(400)
+
+    def _ids_of_persons(self):
+        """The grouped review's persons page: every record in my queue (under its filter) of the ticked persons."""
+        person_ids = []
+        for value in request.form.getlist("persons"):
+            try:
+                person_ids.append(int(value))
+            except ValueError:
+                continue
+        if not person_ids:
+            return []
+        flt = Q.QueueFilter.from_args(request.form)
+        stmt = Q.queue_ids(current_scope(), current_user, flt).where(Declaration.person_id.in_(person_ids))
+        return list(db.session.scalars(stmt.limit(10000)))
 
     # -- every record matching the filter
     @expose("/all", methods=["GET", "POST"])

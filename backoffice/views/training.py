@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from .. import audit, storage, training
 from ..extensions import db
+from ..formatting import HoursInput
 from ..models import (
     PLAN_ROUTES,
     PLAN_STATUSES,
@@ -84,6 +85,10 @@ def _message(exc):
 
 
 # --------------------------------------------------------------------------- plans
+
+class HoursField(HoursInput, DecimalField):
+    pass
+
 class PlanForm(FlaskForm):
     name = StringField("计划名称", validators=[DataRequired("请输入计划名称"), Length(max=200, message="不超过 200 字")])
     subject_kind = SelectField("科目类型", choices=list(SUBJECT_KINDS.items()))
@@ -93,7 +98,7 @@ class PlanForm(FlaskForm):
     form_id = SelectField("培训形式", coerce=_int_or_none, validate_choice=False)
     planned_trainees = IntegerField("计划培训人数", validators=[
         InputRequired("请输入计划培训人数"), NumberRange(1, 100000, "计划培训人数须为 1–100000 的整数")])
-    hours = DecimalField("学时", places=1, validators=[
+    hours = HoursField("学时", places=1, validators=[
         InputRequired("请输入学时"), NumberRange(0.1, 1000, "学时须大于 0 且不超过 1000")])
     start_date = DateField("开始日期", validators=[InputRequired("请输入开始日期")])
     end_date = DateField("结束日期", validators=[InputRequired("请输入结束日期")])
@@ -205,7 +210,8 @@ class _PlanViewBase(_DomainDeletes, ScopedModelView):
         form.subject_id.choices = [("", "（请选择培训科目）")] + [
             (s.id, f"{SUBJECT_KINDS.get(s.kind)}｜{s.name}（{s.year}）") for s in subjects
         ]
-        form.subject_id.render_kw = {"data-kinds": ",".join(f"{s.id}:{s.kind}" for s in subjects)}
+        # id:kind:year — the form's script offers the chosen kind of the plan's 继续教育年度 only.
+        form.subject_id.render_kw = {"data-kinds": ",".join(f"{s.id}:{s.kind}:{s.year}" for s in subjects)}
         form.training_year.choices = _year_choices()
         form.ce_year.choices = _year_choices()
         forms = db.session.scalars(select(LearningForm).where(LearningForm.enabled.is_(True))
@@ -369,7 +375,7 @@ def send_unit_plan_attachment(attachment_id):
 class ClassCreateForm(FlaskForm):
     plan_id = SelectField("培训计划", coerce=_int_or_none, validate_choice=False)
     name = StringField("培训班名称", validators=[DataRequired("请输入培训班名称"), Length(max=200, message="不超过 200 字")])
-    hours = DecimalField("学时", places=1, validators=[
+    hours = HoursField("学时", places=1, validators=[
         InputRequired("请输入学时"), NumberRange(0.1, 1000, "学时须大于 0 且不超过 1000")])
     planned_trainees = IntegerField("计划培训人数", validators=[
         InputRequired("请输入计划培训人数"), NumberRange(1, 100000, "计划培训人数须为 1–100000 的整数")])

@@ -69,7 +69,7 @@ class OrgRegistrationForm(ApplicantForm):
     code = StringField("统一社会信用代码", validators=[DataRequired("请输入统一社会信用代码"), CreditCode()])
     scan = FileField("统一社会信用代码证扫描件")
     org_name = StringField("单位名称", validators=[DataRequired("请输入单位名称"), Length(max=200, message="名称过长")])
-    competent = SelectField("主管部门", choices=[], validate_choice=False)
+    competent = SelectField("行业主管部门", choices=[], validate_choice=False)
     unit_type = SelectField("单位性质", choices=[], validate_choice=False)
     affiliation = SelectField("隶属关系", choices=[], validate_choice=False)
     unit_level = SelectField("单位级别", choices=[], validate_choice=False)
@@ -216,16 +216,17 @@ def _org_extras(form, kind):
                 ok = False
             else:
                 fields[f"{field.name}_id"] = row.id
-        if form.competent.data:
-            competent = next((d for d in accounts.approved_industry_depts() if str(d.id) == form.competent.data), None)
-            if competent is None:
-                form.competent.errors.append("请选择有效的主管部门")
-                ok = False
     elif kind == "institution":
         level = _pick(UnitLevel, form.unit_level.data, form.unit_level, False, "施教机构级别")
         ok &= not form.unit_level.errors
         if level is not None:
             fields["unit_level_id"] = level.id
+    if kind in ("unit", "institution") and form.competent.data:
+        # 行业主管部门 (seed: the unit's and the institution's registration both ask for it).
+        competent = next((d for d in accounts.approved_industry_depts() if str(d.id) == form.competent.data), None)
+        if competent is None:
+            form.competent.errors.append("请选择有效的行业主管部门")
+            ok = False
     return {"fields": fields, "competent": competent} if ok else None
 
 

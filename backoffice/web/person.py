@@ -275,8 +275,6 @@ def registration_status():
         rows = [
             {"m": m, "reviewer": registration.reviewer_of(m)} for m in memberships
         ]
-        if account is None:
-            flash("未查询到该姓名与身份证号的注册信息", "warning")
     return render_template("person/registration_status.html", form=form, rows=rows)
 
 
@@ -301,7 +299,11 @@ def withdraw_registration():
         return render_template("person/registration_status.html", form=form, rows=rows,
                                withdraw_error=(wanted, exc.message))
     db.session.commit()
-    flash("注册申请已撤销，您可以重新注册", "success")
+    # Say what is left: the page after the redirect has no query to show.
+    _account, left = registration.pending_of(form.name.data.strip(), form.id_number.data)
+    still = sum(1 for m in left if m.status == "pending")
+    flash("注册申请已撤销，您可以重新注册。" + (f"您还有 {still} 个注册申请待审核" if still
+                                      else "目前没有待审核的注册申请"), "success")
     return redirect(url_for(".registration_status"))
 
 
