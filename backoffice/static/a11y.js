@@ -40,7 +40,60 @@
     }
   }
 
+  /* Error messages tied to their fields: every .invalid-feedback gets an id and is added
+     to the aria-describedby of its field (named by data-field, else the invalid control
+     of the same form group), which is marked aria-invalid. Templates that already link
+     them are left as they are. */
+  var errorSeq = 0;
+  function linkErrors() {
+    var messages = document.querySelectorAll('.invalid-feedback');
+    for (var i = 0; i < messages.length; i++) {
+      var msg = messages[i];
+      var field = null;
+      var name = msg.getAttribute('data-field');
+      var scope = msg.closest('form') || document;
+      if (name) field = scope.querySelector('[name="' + name.replace(/"/g, '') + '"]:not([type=hidden])');
+      if (!field) {
+        var group = msg.closest('.form-group, .col, [class*="col-"]') || msg.parentElement;
+        field = group && group.querySelector('.is-invalid, input:not([type=hidden]), select, textarea');
+      }
+      if (!field) continue;
+      if (!msg.id) msg.id = 'field-error-' + (++errorSeq);
+      var described = (field.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+      if (described.indexOf(msg.id) < 0) described.push(msg.id);
+      field.setAttribute('aria-describedby', described.join(' '));
+      field.setAttribute('aria-invalid', 'true');
+    }
+  }
+
+  /* Batch checkboxes in tables: a checkbox without a name is named after its row (the
+     first cell with text), or "全选本页" in the header row. */
+  function hasName(el) {
+    if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')) return true;
+    if (el.id && document.querySelector('label[for="' + el.id + '"]')) return true;
+    return !!el.closest('label');
+  }
+  function nameCheckboxes() {
+    var boxes = document.querySelectorAll('table input[type=checkbox]');
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      if (hasName(box)) continue;
+      var row = box.closest('tr');
+      if (!row) continue;
+      if (box.closest('thead') || box.closest('th')) { box.setAttribute('aria-label', '全选本页'); continue; }
+      var label = '';
+      var cells = row.querySelectorAll('td, th');
+      for (var j = 0; j < cells.length && !label; j++) {
+        if (cells[j].contains(box)) continue;
+        label = cells[j].textContent.replace(/\s+/g, ' ').trim();
+      }
+      box.setAttribute('aria-label', '选择' + (label ? '：' + label.slice(0, 40) : '本行'));
+    }
+  }
+
   function init() {
+    linkErrors();
+    nameCheckboxes();
     var boxes = [];
     var tables = document.querySelectorAll('main table, .container table, .container-fluid table');
     for (var i = 0; i < tables.length; i++) {
