@@ -10,6 +10,7 @@ import os
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.conftest import LOGIN_TYPE, PUBLIC_PAGES, menu_pages, sign_in
 
@@ -47,11 +48,36 @@ def _report(found):
     return "\n".join(lines)
 
 
-def _walk(page, base, paths):
-    found = {}
+SKIP = ("/static", "/admin/static", "/captcha", "/logout", "/export", "/download", "/attachment", "/pdf", ".pdf", ".xlsx", "/template")
+DEEPER_PER_ROLE = 8
+
+
+def _inner_links(page):
+    hrefs = page.eval_on_selector_all("main a[href]", "els => els.map(e => e.getAttribute('href'))")
+    return [h for h in hrefs if h.startswith("/") and not any(s in h for s in SKIP)]
+
+
+def _walk(page, base, paths, deeper=0):
+    """axe over ``paths``; with ``deeper``, also over up to that many pages linked from
+    them (details, forms, tabs: one page per distinct path)."""
+    found, seen, inner = {}, {p.split("?")[0] for p in paths}, []
     for path in paths:
         response = page.goto(base + path)
         assert response is not None and response.status < 400, (path, response and response.status)
+        page.wait_for_load_state()
+        found[path] = violations(page)
+        for href in _inner_links(page) if deeper else ():
+            key = href.split("?")[0]
+            if key not in seen and len(inner) < deeper:
+                seen.add(key)
+                inner.append(href)
+    for path in inner:
+        try:
+            response = page.goto(base + path)
+        except PlaywrightError:  # a download, not a page
+            continue
+        if response is None or response.status >= 400 or "text/html" not in response.headers.get("content-type", ""):
+            continue
         page.wait_for_load_state()
         found[path] = violations(page)
     return found
@@ -65,7 +91,7 @@ def test_every_menu_page_of_every_role_has_no_wcag_violation(browser, module_liv
         sign_in(page, module_live_server, key)
         paths = menu_pages(page)
         assert len(paths) >= 3, paths
-        found = _walk(page, module_live_server.url, paths)
+        found = _walk(page, module_live_server.url, paths, deeper=DEEPER_PER_ROLE)
     finally:
         context.close()
     _figures(key, found)
