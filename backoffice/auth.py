@@ -8,6 +8,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -63,8 +64,9 @@ def load_user(membership_id):
 
 
 # --------------------------------------------------------------------------- captcha
-def new_captcha():
-    text = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
+def new_captcha(text=None):
+    """Store the answer of a new challenge (4 random characters unless given)."""
+    text = text or "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
     session["captcha"] = text
     return text
 
@@ -84,6 +86,23 @@ def captcha_image():
     text = new_captcha()
     data = ImageCaptcha(width=120, height=44, font_sizes=(30, 34, 36)).generate(text).getvalue()
     response = current_app.response_class(data, mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/captcha/question")
+def captcha_question():
+    """The image captcha's text alternative (GB/T 37668, WCAG 1.1.1): an arithmetic
+    question for screen-reader users. Its answer replaces the image's in the same store
+    and goes through the same single-use check_captcha()."""
+    a, b = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
+    if secrets.randbelow(2):
+        a, b = max(a, b) + 10, min(a, b)
+        question, answer = f"{a} 减 {b} 等于几？", a - b
+    else:
+        question, answer = f"{a} 加 {b} 等于几？", a + b
+    new_captcha(str(answer))
+    response = jsonify(question=question + "请在验证码框中输入阿拉伯数字。")
     response.headers["Cache-Control"] = "no-store"
     return response
 
