@@ -13,13 +13,13 @@
       box.appendChild(table);
     }
     box.classList.add('table-scroll');
-    var hint = box.nextElementSibling;
+    var hint = box.previousElementSibling;
     if (!hint || !hint.classList.contains('table-scroll-hint')) {
       hint = document.createElement('p');
       hint.className = 'table-scroll-hint';
       hint.setAttribute('aria-hidden', 'true');
       hint.textContent = '← 表格较宽，可左右滑动查看更多 →';
-      box.parentNode.insertBefore(hint, box.nextSibling);
+      box.parentNode.insertBefore(hint, box);
     }
     return box;
   }
@@ -27,6 +27,8 @@
   function update(box) {
     var scrollable = box.scrollWidth > box.clientWidth + 1;
     box.classList.toggle('is-scrollable', scrollable);
+    var hint = box.previousElementSibling;
+    if (hint && hint.classList.contains('table-scroll-hint')) hint.classList.toggle('is-shown', scrollable);
     if (scrollable) {
       // A scrollable region must be reachable and named for keyboard users.
       box.setAttribute('tabindex', '0');
@@ -91,7 +93,26 @@
     }
   }
 
+  /* Tables marked .table-cards become one card per row on phones (theme.css): each cell
+     carries its column's header as data-label, shown before the value. */
+  function labelCards() {
+    var tables = document.querySelectorAll('table.table-cards');
+    for (var i = 0; i < tables.length; i++) {
+      var heads = tables[i].querySelectorAll('thead th');
+      var names = Array.prototype.map.call(heads, function (th) { return th.textContent.replace(/\s+/g, ' ').trim(); });
+      var rows = tables[i].querySelectorAll('tbody tr');
+      for (var r = 0; r < rows.length; r++) {
+        var cells = rows[r].children;
+        for (var c = 0; c < cells.length; c++) {
+          if (cells[c].getAttribute('colspan')) continue;
+          if (names[c]) cells[c].setAttribute('data-label', names[c]);
+        }
+      }
+    }
+  }
+
   function init() {
+    labelCards();
     linkErrors();
     nameCheckboxes();
     var boxes = [];
