@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -73,8 +74,9 @@ def load_user(membership_id):
 # --------------------------------------------------------------------------- captcha
 # The answer lives only in the server-side session (the browser holds an opaque id),
 # is consumed by the first check and expires after CAPTCHA_MAX_AGE seconds.
-def new_captcha():
-    text = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
+def new_captcha(text=None):
+    """Store the answer of a new challenge (4 random characters unless given)."""
+    text = text or "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
     session["captcha"] = text
     session["captcha_at"] = time.time()
     return text
@@ -105,6 +107,24 @@ def captcha_image():
     text = new_captcha()
     data = ImageCaptcha(width=120, height=44, font_sizes=(30, 34, 36)).generate(text).getvalue()
     response = current_app.response_class(data, mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/captcha/question")
+@limiter.limit(_captcha_limit)
+def captcha_question():
+    """The image captcha's text alternative (GB/T 37668, WCAG 1.1.1): an arithmetic
+    question for screen-reader users. Its answer replaces the image's in the same store
+    and goes through the same single-use check_captcha()."""
+    a, b = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
+    if secrets.randbelow(2):
+        a, b = max(a, b) + 10, min(a, b)
+        question, answer = f"{a} 减 {b} 等于几？", a - b
+    else:
+        question, answer = f"{a} 加 {b} 等于几？", a + b
+    new_captcha(str(answer))
+    response = jsonify(question=question + "请在验证码框中输入阿拉伯数字。")
     response.headers["Cache-Control"] = "no-store"
     return response
 

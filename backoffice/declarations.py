@@ -121,13 +121,12 @@ def send_attachment(declaration):
 
 def copy_attachment_file(name):
     """A second stored copy of an attachment (for a copied record); None when the file is gone."""
-    if not name or "/" in name or "\\" in name:
+    key = attachment_key(name)
+    if key is None or not file_storage.exists(key):
         return None
-    path = upload_dir() / name
-    if not path.is_file():
-        return None
-    ext = name.rsplit(".", 1)[-1] if "." in name else "bin"
-    return store_attachment(ext, path.read_bytes())
+    last = key.rsplit("/", 1)[-1]
+    ext = last.rsplit(".", 1)[-1] if "." in last else "bin"
+    return store_attachment(ext, file_storage.read(key))
 
 
 def remove_attachment_file(name):

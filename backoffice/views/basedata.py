@@ -49,6 +49,7 @@ from ..tree import attach
 from ..validators import is_valid_credit_code
 from . import _common as c
 from .rule_form import RuleField
+from ._tree_select import HrssTreeSelect
 
 ORDER = 80
 CATEGORY = "基础数据"
@@ -529,7 +530,7 @@ class IndustryDeptView(OrgNodeView):
     form_columns = ("parent", "name", "code", "industry", "address", "contact_name", "contact_phone", "email")
     form_args = {
         "parent": {"label": "上级人社部门", "validators": [v.DataRequired("请选择上级人社部门")],
-                   "blank_text": "（请选择）"},
+                   "blank_text": "（请选择）", "widget": HrssTreeSelect()},
         "name": {"label": "名称", "validators": [v.InputRequired("请填写名称"), v.Length(max=200, message="名称最多 200 个字")]},
         "code": {"label": "统一社会信用代码（登录用组织机构代码）",
                  "validators": [v.InputRequired("请填写统一社会信用代码"), _credit_code_check]},
@@ -570,7 +571,7 @@ class HrssView(OrgNodeView):
     form_args = {
         "kind": {"label": "类别", "choices": c.choices(HRSS_NEW_KINDS)},
         "parent": {"label": "上级人社部门", "validators": [v.DataRequired("请选择上级人社部门")],
-                   "blank_text": "（请选择）"},
+                   "blank_text": "（请选择）", "widget": HrssTreeSelect()},
         "name": {"label": "名称", "validators": [v.InputRequired("请填写名称"), v.Length(max=200, message="名称最多 200 个字")]},
         "code": {"label": "行政区划代码（登录用组织机构代码）", "validators": [v.InputRequired("请填写 6 位行政区划代码")]},
         **_CONTACT_ARGS,

@@ -135,3 +135,63 @@ def login(live_server):
         return account
 
     return _login
+
+
+# --------------------------------------------------------------------------- shared server
+# Read-only walks over many pages (accessibility, phone widths) share one live server per
+# module instead of one per test: they only look, so no test disturbs the next.
+
+
+@pytest.fixture(scope="module")
+def module_live_server(_template_db, tmp_path_factory):
+    from werkzeug.serving import make_server
+
+    from backoffice.extensions import db
+
+    template, accounts = _template_db
+    root = tmp_path_factory.mktemp("module-live")
+    path = root / "live.sqlite3"
+    shutil.copy(template, path)
+    app = _app(path, root / "uploads")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="module-live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", accounts)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def sign_in(page, server, key, password="Demo@2026"):
+    """Sign ``page`` in as the demo account ``key`` on ``server`` (any LiveServer)."""
+    account = server.accounts[key]
+    page.goto(server.url + "/login")
+    page.select_option("#role_type", account["role_type"])
+    if account["org_code"]:
+        page.fill("#org_code", account["org_code"])
+    page.fill("#id_number", account["id_number"])
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.locator("body").inner_text()[:500]
+    return account
+
+
+def menu_pages(page):
+    """The paths of the signed-in role's menu (every link of the page's navigation bars,
+    dropdown entries included), the home page first, without duplicates."""
+    hrefs = page.eval_on_selector_all("nav a[href]", "els => els.map(e => e.getAttribute('href'))")
+    out = ["/admin/"]
+    for href in hrefs:
+        href = href.split("#")[0]
+        if href.startswith("/") and not href.startswith("/static") and href not in out:
+            out.append(href)
+    return out
+
+
+PUBLIC_PAGES = ["/login", "/register", "/register/org", "/register/status", "/password/forgot", "/certificates/query"]
