@@ -48,8 +48,8 @@ from ..permissions import ScopedModelView
 from ..tree import attach
 from ..validators import is_valid_credit_code
 from . import _common as c
-from .rule_form import RuleField
 from ._tree_select import HrssTreeSelect
+from .rule_form import RuleField
 
 ORDER = 80
 CATEGORY = "基础数据"
