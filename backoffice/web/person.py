@@ -36,7 +36,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 
 from .. import audit, mail, registration, security
 from ..auth import ChangePasswordForm
-from ..declarations import ATTACHMENT_MIMETYPES, attachment_path
+from ..declarations import send_attachment
 from ..extensions import db, limiter
 from ..models import (
     GENDERS,
@@ -408,9 +408,5 @@ def reset_password(token):
 def declaration_attachment(declaration_id):
     """A declaration's attachment, for whoever may see the declaration (scoped)."""
     declaration = current_scope().get_or_404(Declaration, declaration_id)
-    path = attachment_path(declaration)
-    if path is None:
-        abort(404)
-    ext = path.suffix.lstrip(".").lower()
-    return security.send_upload(path, declaration.attachment_name or path.name,
-                                mimetype=ATTACHMENT_MIMETYPES.get(ext, "application/octet-stream"))
+    return send_attachment(declaration)
+

@@ -1,14 +1,14 @@
 """server-side sessions and the per-account session generation
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0010 (re-chained after the jobs migration)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
