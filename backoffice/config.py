@@ -88,8 +88,7 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
 
     # Security (backoffice/security.py). Sessions live on the server: the application
-    # database by default, Redis when REDIS_URL is set.
-    REDIS_URL = os.environ.get("REDIS_URL")
+    # database by default, Redis when REDIS_URL (above) is set.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", "30"))

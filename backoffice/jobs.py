@@ -197,12 +197,21 @@ def job_scope(job):
 
 
 def execute(app, job_id):
-    """Run one job in a fresh application context (what the Huey task does)."""
+    """Run one job in a fresh application context (what the Huey task does).
+
+    On SQLite its transactions take the write lock when they begin: a job reads then
+    writes while requests commit (sessions, decisions), and a deferred transaction that
+    read before another connection committed could not write."""
+    from . import SQLITE_WRITER
+
+    previous = getattr(SQLITE_WRITER, "on", False)
+    SQLITE_WRITER.on = True
     with app.app_context():
         try:
             return _run(app, job_id)
         finally:
             db.session.remove()
+            SQLITE_WRITER.on = previous
 
 
 def _claim(app, job_id):

@@ -405,19 +405,30 @@ def safe_download_name(name, fallback="download"):
     return name or fallback
 
 
-def send_upload(path, download_name, mimetype=None):
-    """An uploaded file, always as an attachment (never rendered inline), with a safe
-    name, nosniff and no caching; HTML/SVG and unknown types go as octet-stream."""
+def safe_download_mimetype(name, mimetype=None):
+    """The type a download is sent with: HTML, SVG, scripts and text go as octet-stream."""
     import mimetypes
 
-    from flask import send_file
-
-    name = safe_download_name(download_name, fallback=getattr(path, "name", None) or "download")
     guessed = mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
     if guessed.split(";")[0].strip().lower() in ACTIVE_TYPES or guessed.startswith("text/"):
-        guessed = "application/octet-stream"
-    response = send_file(path, mimetype=guessed, as_attachment=True, download_name=name)
+        return "application/octet-stream"
+    return guessed
+
+
+def harden_download(response):
+    """nosniff, no caching, and a policy that runs nothing should a browser render it."""
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+def send_upload(path_or_stream, download_name, mimetype=None):
+    """An uploaded file, always as an attachment (never rendered inline), with a safe
+    name, nosniff and no caching; HTML/SVG and unknown types go as octet-stream."""
+    from flask import send_file
+
+    name = safe_download_name(download_name, fallback=getattr(path_or_stream, "name", None) or "download")
+    response = send_file(path_or_stream, mimetype=safe_download_mimetype(name, mimetype), as_attachment=True,
+                         download_name=name)
+    return harden_download(response)
