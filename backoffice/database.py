@@ -58,6 +58,14 @@ COMMITTED_KEY = "backoffice.sqlite_committed"
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
 
 
+def _declared_writer():
+    """A thread that declared itself a writer (``backoffice.SQLITE_WRITER.on``)."""
+    import backoffice
+
+    marker = getattr(backoffice, "SQLITE_WRITER", None)
+    return bool(marker is not None and getattr(marker, "on", False))
+
+
 def _is_write(statement):
     return statement.lstrip()[:7].upper().startswith(_WRITE_VERBS)
 
@@ -79,7 +87,7 @@ def sqlite_begin_statement(first_statement=""):
     * outside requests (jobs, commands, seeding): IMMEDIATE, unless in
       ``read_only_transactions()``.
     """
-    if _is_write(first_statement):
+    if _is_write(first_statement) or _declared_writer():
         return "BEGIN IMMEDIATE"
     if _read_only.get():
         return "BEGIN"
