@@ -59,6 +59,7 @@ def pages(app, state, year):
     with app.app_context():
         dept = db.session.scalar(select(Org.id).where(Org.parent_id == hot_unit, Org.kind == "department").limit(1))
     urls = [
+        ("unit", "BASELINE: the unit's review queue page (not statistics)", "/admin/review/list", None),
         ("province", "province: cities (default page)", f"/admin/stats/?year={year}", "≤ 100 ms"),
         ("province", "province: cities, title filter", f"/admin/stats/?year={year}&title_level=intermediate",
          "≤ 100 ms"),
@@ -86,6 +87,29 @@ def pages(app, state, year):
 
         lines.append(fmt(label + " (HTTP)", timed(get, repeat=REPEAT), target=target))
         print(lines[-1], flush=True)
+    lines += statistics_sql(app, state, year)
+    return lines
+
+
+def statistics_sql(app, state, year):
+    """The queries behind the pages, without the page (breakdown + trend)."""
+    from backoffice import statistics as st
+    from backoffice.models import Membership
+    from backoffice.permissions import Scope
+
+    lines = []
+    with app.app_context():
+        for key in ("province", "city", "county", "unit"):
+            m = db.session.get(Membership, state["admins"][key])
+            scope, node, flt = Scope(m), m.org, st.Filters(year=year)
+
+            def run(scope=scope, node=node, flt=flt):
+                st.breakdown(scope, node, flt)
+                st.trend(scope, node, flt)
+
+            lines.append(fmt(f"{key}: SQL of the page (breakdown + trend)", timed(run, repeat=REPEAT)))
+            print(lines[-1], flush=True)
+        db.session.rollback()
     return lines
 
 
@@ -118,7 +142,13 @@ def approve_all(app, state, year):
     county = sign_in(app, state["admins"]["county"])
     with_s, without_s = [], []
     real = summary.refresh
-    for i, inst in enumerate(state["tree"]["institutions"]):
+    insts = []
+    with app.app_context():
+        for inst in state["tree"]["institutions"]:
+            if db.session.scalar(select(func.count()).select_from(Declaration).where(
+                    Declaration.declarer_org_id == inst, Declaration.status == "pending")):
+                insts.append(inst)
+    for i, inst in enumerate(insts):
         keep = i % 2 == 0
         summary.refresh = real if keep else (lambda *a, **k: None)
         try:
@@ -144,6 +174,8 @@ def approve_all(app, state, year):
         db.session.commit()
     lines = [fmt(f"approve-all of {matching:,} with the summary kept", with_s, unit="s"),
              fmt(f"approve-all of {matching:,} without (hook disabled)", without_s, unit="s")]
+    if not with_s or not without_s:
+        return lines + ["  (not enough pending approve-all sets left to compare)"]
     ratio = (sum(with_s) / len(with_s)) / (sum(without_s) / len(without_s)) - 1
     lines.append(f"  summary adds {ratio * 100:+.0f} % to approve-all (target ≤ +20 %)")
     return lines
