@@ -168,8 +168,7 @@ def approve_all(app, state, year):
             summary.refresh = real
     # The runs without the hook left their persons' summary stale: put it right.
     with app.app_context():
-        persons = select(Declaration.person_id).where(Declaration.declarer_org_id.in_(
-            state["tree"]["institutions"][1::2]))
+        persons = select(Declaration.person_id).where(Declaration.declarer_org_id.in_(insts[1::2]))
         summary.refresh(persons, [year])
         db.session.commit()
     lines = [fmt(f"approve-all of {matching:,} with the summary kept", with_s, unit="s"),
