@@ -292,3 +292,14 @@ def test_industry_and_unit_admins_drill_to_persons(signed_in):
     assert "张伟" in page
     table = exported(unit, f"/admin/stats/export?format=csv&node={dept.id}&year={YEAR}")
     assert table[0][0] == "姓名" and any(r[0] == "张伟" for r in table[1:])
+
+
+def test_city_total_equals_the_sql_recount_of_standards_city_completion(generated, signed_in):
+    """An independent SQL recount over the records (``standards.city_completion``)."""
+    browser = signed_in("city")
+    zz = org("410100")
+    for year in (YEAR, YEAR - 1, 2016):
+        table = exported(browser, f"/admin/stats/export?format=csv&year={year}")
+        total = table[-1]
+        ref = standards.city_completion(zz.id, year)
+        assert (int(total[1]), int(total[2])) == (ref.persons, ref.passed), year

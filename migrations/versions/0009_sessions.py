@@ -1,7 +1,7 @@
 """server-side sessions and the per-account session generation
 
 Revision ID: 0009
-Revises: 0008 (re-chained after the jobs migration)
+Revises: 0008
 """
 
 import sqlalchemy as sa
