@@ -323,3 +323,28 @@ def test_sql_labels_match_the_models_own_text(ctx):
         rows = db.session.execute(select(model, label(model)).limit(50)).all()
         for obj, text in rows:
             assert str(obj) == text, name
+
+
+def test_the_xlsx_writer_continues_on_further_sheets_and_keeps_types(monkeypatch):
+    from decimal import Decimal
+
+    from backoffice import exports
+
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 4)  # header + 3 rows per sheet
+    rows = [[i, f"名{i}", Decimal("1.5"), "=cmd", "a<b&c\x01", None] for i in range(8)]
+    out = io.BytesIO()
+    assert exports.write_xlsx(out, ["编号", "姓名", "学时", "公式", "文本", "空"], rows) == 8
+    wb = load_workbook(io.BytesIO(out.getvalue()), read_only=True)
+    assert len(wb.worksheets) == 3
+    got = []
+    for ws in wb.worksheets:
+        sheet = list(ws.iter_rows(values_only=True))
+        assert sheet[0] == ("编号", "姓名", "学时", "公式", "文本", "空")
+        got += sheet[1:]
+    assert [r[0] for r in got] == list(range(8))
+    assert got[0][1:5] == ("名0", 1.5, "'=cmd", "a<b&c")
+    assert got[0][5] is None
+    empty = io.BytesIO()
+    exports.write_xlsx(empty, ["编号"], [])
+    assert list(load_workbook(io.BytesIO(empty.getvalue()), read_only=True).active.iter_rows(values_only=True)) == [
+        ("编号",)]
