@@ -22,6 +22,10 @@ from backoffice.models import Account, Membership, Org, Person
 
 PASSWORD = "Demo@2026"
 
+# Browser tests need Chromium and a live server: they run on their own with
+# BROWSER_TESTS=1 (see tests/browser/conftest.py and .ci/run).
+collect_ignore = [] if os.environ.get("BROWSER_TESTS") else ["browser"]
+
 
 def _postgres_database(url):
     """Create a throw-away database beside ``url``; return (its URL, dropper)."""
