@@ -1,39 +1,39 @@
-"""Large exports as background jobs: progress, a stored file, an owner-only download.
+"""Large exports as background jobs on the project's queue: progress, a stored file, an
+owner-only download.
 
-A job remembers who asked (the membership), which list (the admin view's endpoint),
-the file type and the list's query string — ids and parameters only. The worker opens a
+The request submits a ``list_export`` job (``backoffice.jobs``) whose params name the
+list (the admin view's endpoint), the file type and the list's query string — ids and
+parameters only. The worker takes the owner's scope (``jobs.job_scope``), opens a
 request for that list as that membership, so the view's own scope, filters and sort are
-applied again (and a membership that lost its role or was disabled gets nothing), writes
-the file under the upload directory and records its progress. The state is a small JSON
-document beside the file, written atomically.
+applied again (a membership that lost the role or was disabled gets nothing), writes the
+file to a temporary file and puts it into ``backoffice.storage``; the job row keeps the
+key. The download starts from the job row and answers only its owner.
 
-Until the project's job queue carries it, the job runs in a thread of the process that
-accepted it (inline when testing), like the certificate print jobs.
+Progress is written through a separate connection: the rows are read with a streaming
+(server-side) cursor that a commit of the job's own session would close.
 """
 
-import json
 import logging
 import os
+import secrets
 import tempfile
-import threading
 import time
-import uuid
-from datetime import datetime
-from pathlib import Path
 from urllib.parse import quote
 
 from flask import current_app, request
 from flask_login import current_user, login_user
+from sqlalchemy import update
 
-from . import exports
+from . import exports, jobs, storage
 from .extensions import db
+from .models import Job, now
 
 log = logging.getLogger(__name__)
 
+KIND = "list_export"
+KEY_PREFIX = "exports"
 DEFAULT_THRESHOLD = 20_000
-PROGRESS_SECONDS = 1.0  # write progress at most this often
-STALE_AFTER = 600  # seconds without progress before a running job counts as interrupted
-STATUS_LABELS = {"queued": "排队中", "running": "导出中", "done": "已完成", "failed": "失败", "stale": "已中断"}
+PROGRESS_SECONDS = 2.0  # write progress at most this often
 
 
 def threshold(app=None):
@@ -56,119 +56,42 @@ def disposition(filename):
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
-# --------------------------------------------------------------------------- state
-def job_dir(app=None):
-    app = app or current_app
-    path = Path(app.config["UPLOAD_DIR"]) / "export_jobs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _state_path(job_id, app=None):
-    return job_dir(app) / f"{job_id}.json"
-
-
-def file_path(job, app=None):
-    return job_dir(app) / f"{job['id']}.{job['export_type']}"
-
-
-def _save(job, app=None):
-    job["updated_at"] = time.time()
-    target = _state_path(job["id"], app)
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, target)
-
-
-def load(job_id, app=None):
-    """The job's state, or None (also for anything that is not a job id)."""
-    if not isinstance(job_id, str) or len(job_id) != 32 or not all(c in "0123456789abcdef" for c in job_id):
-        return None
-    try:
-        job = json.loads(_state_path(job_id, app).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if job.get("status") in ("queued", "running") and time.time() - job.get("updated_at", 0) > STALE_AFTER:
-        job["status"] = "stale"
-    return job
-
-
-def load_owned(job_id, membership_id):
-    """The job if ``membership_id`` asked for it, else None (the caller answers 404)."""
-    job = load(job_id)
-    if job is None or job.get("owner") != membership_id:
-        return None
-    return job
-
-
-def jobs_of(membership_id, limit=50):
-    """This membership's jobs, newest first."""
-    found = []
-    for path in job_dir().glob("*.json"):
-        job = load(path.stem)
-        if job is not None and job.get("owner") == membership_id:
-            found.append(job)
-    found.sort(key=lambda j: j.get("created_at", 0), reverse=True)
-    return found[:limit]
-
-
-# --------------------------------------------------------------------------- submit / run
+# --------------------------------------------------------------------------- submit / look up
 def submit(view, export_type):
-    """Record a job for the current request's list and start it."""
-    job = {
-        "id": uuid.uuid4().hex,
-        "owner": current_user.id,
+    """Queue the export of the current request's list (enqueued at the commit)."""
+    params = {
         "endpoint": view.endpoint,
         "title": str(view.name),
         "export_type": export_type,
         "path": request.path,
         "query": request.query_string.decode("latin-1"),
         "filename": view.export_filename(export_type),
-        "status": "queued",
-        "done": 0,
-        "total": None,
-        "error": None,
-        "created_at": time.time(),
     }
-    _save(job)
-    app = current_app._get_current_object()
-    if app.config.get("EXPORT_JOBS_INLINE", app.testing):
-        try:
-            _run(view, job, app)
-        except Exception:
-            log.exception("export job %s failed", job["id"])
-            _fail(job, "导出失败，请稍后重试", app)
-    else:
-        threading.Thread(target=_thread_main, args=(app, job["id"]), name=f"export-job-{job['id'][:8]}",
-                         daemon=True).start()
+    job = jobs.submit(KIND, params, owner=current_user._get_current_object())
+    db.session.commit()
     return job
 
 
-def _thread_main(app, job_id):
-    """Open a request for the job's list as its owner, then build the file."""
-    from .models import Membership
-
-    job = load(job_id, app)
-    if job is None:
-        return
-    url = job["path"] + ("?" + job["query"] if job["query"] else "")
-    with app.test_request_context(url, base_url=app.config.get("EXPORT_BASE_URL", "http://localhost")):
-        try:
-            membership = db.session.get(Membership, job["owner"])
-            if membership is None or membership.status != "active":
-                return _fail(job, "提交导出的管理员账号已不可用", app)
-            login_user(membership)
-            view = _view_by_endpoint(app, job["endpoint"])
-            if view is None or not view.is_accessible() or not view.can_export:
-                return _fail(job, "您已无权导出此列表", app)
-            _run(view, job, app)
-        except Exception:  # a job must end in a state the owner can see
-            log.exception("export job %s failed", job_id)
-            _fail(job, "导出失败，请稍后重试", app)
-        finally:
-            db.session.remove()
+def owned(job_id, membership_id):
+    """The export job if ``membership_id`` asked for it, else None (the caller answers 404)."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != KIND or job.owner_membership_id != membership_id:
+        return None
+    return job
 
 
+def jobs_of(membership_id, limit=50):
+    """This membership's export jobs, newest first."""
+    return (
+        db.session.query(Job)
+        .filter(Job.kind == KIND, Job.owner_membership_id == membership_id)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit)
+        .all()
+    )
+
+
+# --------------------------------------------------------------------------- the task
 def _view_by_endpoint(app, endpoint):
     admin = app.extensions.get("backoffice_admin")
     for view in getattr(admin, "_views", ()):
@@ -177,38 +100,60 @@ def _view_by_endpoint(app, endpoint):
     return None
 
 
-def _fail(job, message, app=None):
-    job.update(status="failed", error=message, finished_at=time.time())
-    _save(job, app)
-    return job
-
-
-def _run(view, job, app):
-    """Write the view's rows (scope, filters and sort of the current request)."""
-    job.update(status="running", total=view.export_count())
-    _save(job, app)
+def _side_progress(job_id):
+    """Progress through its own short transaction (every PROGRESS_SECONDS at most)."""
     last = [time.monotonic()]
 
-    def progress(done):
-        job["done"] = done
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_SECONDS:
-            last[0] = now
-            _save(job, app)
+    def report(done):
+        t = time.monotonic()
+        if t - last[0] < PROGRESS_SECONDS:
+            return
+        last[0] = t
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(update(Job).where(Job.id == job_id).values(progress=int(done), heartbeat_at=now()))
+        except Exception:  # noqa: BLE001 - progress is a courtesy; the export goes on
+            log.warning("could not record the progress of export job %s", job_id, exc_info=True)
 
-    target = file_path(job, app)
-    part = target.with_name(target.name + ".part")
-    with open(part, "wb") as stream:
-        done = exports.write(job["export_type"], stream, view.export_headers(), view.export_rows(), progress)
-    os.replace(part, target)
-    job.update(status="done", done=done, finished_at=time.time(), size=target.stat().st_size)
-    _save(job, app)
-    return job
+    return report
 
 
-def label(job):
-    return STATUS_LABELS.get(job.get("status"), job.get("status"))
+@jobs.task(KIND, max_attempts=2, backoff=30)
+def run_export(job, progress):
+    """Write the list's rows as its owner sees them, into the file storage."""
+    scope = jobs.job_scope(job)
+    if scope is None:
+        raise jobs.JobFailed("导出任务缺少提交人")
+    params, job_id = dict(job.params or {}), job.id
+    export_type = params.get("export_type")
+    if export_type not in exports.EXPORT_TYPES:
+        raise jobs.JobFailed("不支持的导出格式")
+    app = current_app._get_current_object()
+    url = params["path"] + ("?" + params["query"] if params.get("query") else "")
+    with app.test_request_context(url, base_url=app.config.get("EXPORT_BASE_URL", "http://localhost")):
+        login_user(scope.membership)
+        view = _view_by_endpoint(app, params.get("endpoint"))
+        if view is None or not view.is_accessible() or not getattr(view, "can_export", False):
+            raise jobs.JobFailed("您已无权导出此列表")
+        total = view.export_count()
+        progress(0, total)
+        key = f"{KEY_PREFIX}/{job_id}-{secrets.token_hex(8)}.{export_type}"
+        with tempfile.TemporaryFile() as tmp:
+            done = exports.write(export_type, tmp, view.export_headers(), view.export_rows(), _side_progress(job_id))
+            tmp.seek(0)
+            storage.put(key, tmp)
+    job = db.session.get(Job, job_id)
+    job.result_key = key
+    job.total = done
+    return {"rows": done, "filename": params.get("filename")}
 
 
-def when(ts):
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else ""
+def send(job):
+    """The finished job's file (404 when it is not there)."""
+    from flask import abort
+
+    if job.state != "done" or not job.result_key:
+        abort(404)
+    params = job.params or {}
+    mimetype = exports.XLSX_MIME if params.get("export_type") == "xlsx" else exports.CSV_MIME
+    return storage.send(job.result_key, mimetype=mimetype, download_name=params.get("filename") or "export")

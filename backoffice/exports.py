@@ -102,18 +102,28 @@ def _xml_text(text):
 
 
 def _xlsx_cell(value):
-    value = neutralise(value)
-    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        if value != value or value in (float("inf"), float("-inf")):  # NaN / infinity: as text
+    kind = type(value)
+    if kind is str:  # the common case first, without further checks
+        if not value:
+            return "<c/>"
+        if value.startswith(FORMULA_STARTS):
+            value = "'" + value
+        return '<c t="inlineStr"><is><t xml:space="preserve">' + value.translate(_ESCAPES) + "</t></is></c>"
+    if kind is int or kind is Decimal or kind is float:
+        if value != value or value in (_INF, _NINF):  # NaN / infinity: as text
             return f'<c t="inlineStr"><is><t>{value}</t></is></c>'
         return f"<c><v>{value}</v></c>"
+    value = neutralise(value)
+    if isinstance(value, (int, float, Decimal)):
+        return _xlsx_cell(value)
     if isinstance(value, datetime):
         value = value.strftime("%Y-%m-%d %H:%M")
     elif isinstance(value, date):
         value = value.strftime("%Y-%m-%d")
-    if value == "":
-        return "<c/>"
-    return f'<c t="inlineStr"><is><t xml:space="preserve">{_xml_text(value)}</t></is></c>'
+    return _xlsx_cell(str(value))
+
+
+_INF, _NINF = float("inf"), float("-inf")
 
 
 def _header_cells(headers):

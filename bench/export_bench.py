@@ -23,7 +23,6 @@ import resource
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,31 +45,36 @@ def peak_rss_mb():
 
 
 def run_export(url, membership_id, export_type, query=""):
-    """One export job in this process; returns its figures."""
-    from backoffice import export_jobs
+    """One export job in this process, run by the queue's own executor; its figures."""
+    from backoffice import export_jobs, jobs, storage
+    from backoffice.extensions import db
+    from backoffice.models import Job, Membership
 
     app = make_app(url)
-    app.config["EXPORT_JOBS_INLINE"] = False
     with app.app_context():
-        job = {
-            "id": uuid.uuid4().hex, "owner": membership_id, "endpoint": "records", "title": "继续教育记录",
-            "export_type": export_type, "path": f"/admin/records/export/{export_type}/", "query": query,
-            "filename": f"records.{export_type}", "status": "queued", "done": 0, "total": None, "error": None,
-            "created_at": time.time(),
-        }
-        export_jobs._save(job)
+        owner = db.session.get(Membership, membership_id)
+        job = Job(kind=export_jobs.KIND, owner_membership_id=owner.id, org_id=owner.org_id, state="queued", params={
+            "endpoint": "records", "title": "继续教育记录", "export_type": export_type,
+            "path": f"/admin/records/export/{export_type}/", "query": query, "filename": f"records.{export_type}"})
+        db.session.add(job)  # inserted directly: no queue message, this process runs it
+        db.session.commit()
+        job_id = job.id
     t0, c0 = time.perf_counter(), time.process_time()
-    export_jobs._thread_main(app, job["id"])  # the worker's entry point, on this thread
+    jobs.execute(app, job_id)  # what a worker does with the job's id
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     with app.app_context():
-        job = export_jobs.load(job["id"])
-        path = export_jobs.file_path(job)
-        size = path.stat().st_size if path.exists() else 0
-        path.unlink(missing_ok=True)
+        job = db.session.get(Job, job_id)
+        size = 0
+        if job.result_key:
+            with storage.open(job.result_key) as stream:
+                size = stream.seek(0, 2)
+            storage.delete(job.result_key)
+        figures = {"status": job.state, "error": job.error, "rows": job.progress, "total": job.total}
+        db.session.delete(job)
+        db.session.commit()
     peak_mb = peak_rss_mb()
-    return {"status": job["status"], "error": job.get("error"), "rows": job["done"], "total": job["total"],
-            "seconds": round(seconds, 1), "rows_per_s": round(job["done"] / seconds),
-            "cpu_seconds": round(cpu, 1), "rows_per_cpu_s": round(job["done"] / cpu), "peak_rss_mb": round(peak_mb),
+    return {**figures, "seconds": round(seconds, 1), "rows_per_s": round(figures["rows"] / seconds),
+            "cpu_seconds": round(cpu, 1), "rows_per_cpu_s": round(figures["rows"] / cpu), "peak_rss_mb": round(peak_mb),
             "file_mb": round(size / 1e6, 1), "type": export_type}
 
 
@@ -98,6 +102,7 @@ def main():
     drop = None
     if kind == "sqlite" and args.reuse and sqlite_path.exists():
         url = f"sqlite:///{sqlite_path}"
+        prepare(url)  # applies migrations added since the file was built
         state = json.loads((OUT / "state-sqlite.json").read_text())
     else:
         url, drop = database_url(kind, NAME)

@@ -206,7 +206,7 @@ def test_above_the_threshold_the_export_is_a_job_without_a_cap(signed_in, small_
         other = signed_in(key)
         assert other.get(job_url).status_code == 404
         assert other.get(download).status_code == 404
-    assert signed_in("province").get("/admin/export_jobs/" + "0" * 32).status_code == 404
+    assert signed_in("province").get("/admin/export_jobs/999999999").status_code == 404
     assert browser.get("/admin/export_jobs/not-a-job").status_code == 404
 
 
@@ -252,36 +252,24 @@ def test_review_queue_export_is_a_job_above_the_threshold_not_a_cap(signed_in, s
     assert signed_in("county2").get("/admin/review/export?year=all&type=pdf").status_code == 404
 
 
-@pytest.mark.real_commits
-def test_a_job_runs_in_a_thread_as_its_owner(app, monkeypatch):
-    """Outside tests the job runs in a worker thread that signs in as the owner and
-    re-applies the list's scope and filters; the owner comes back for the file."""
-    import time
+def test_a_job_of_a_disabled_owner_fails_without_a_file(ctx):
+    """The worker re-checks the owner: a membership disabled after submitting gets nothing."""
+    from backoffice import export_jobs, jobs
+    from backoffice.models import Job
 
-    from .conftest import sign_in
+    owner = membership_of("unit")
+    job = Job(kind=export_jobs.KIND, params={"endpoint": "records", "title": "继续教育记录", "export_type": "xlsx",
+                                             "path": "/admin/records/export/xlsx/", "query": "",
+                                             "filename": "records.xlsx"},
+              owner_membership_id=owner.id, org_id=owner.org_id, state="queued")
+    db.session.add(job)
+    owner.status = "disabled"
+    db.session.commit()
+    from flask import current_app
 
-    monkeypatch.setitem(app.config, "EXPORT_JOB_THRESHOLD", 1)
-    monkeypatch.setitem(app.config, "EXPORT_JOBS_INLINE", False)
-    with app.app_context():
-        browser = sign_in(app.test_client(), "unit")
-        query = urlencode({"search": "张伟"})
-        count = list_count(browser, "persons", query)
-        unit_rows = list_count(browser, "persons")
-        assert count >= 1 and unit_rows > 1
-        response = browser.get("/admin/persons/export/xlsx/")
-        assert response.status_code == 302
-        job_url = response.headers["Location"]
-        for _ in range(600):  # waits for the worker; not a timing assertion
-            page = browser.get(job_url).get_data(as_text=True)
-            if 'data-status="done"' in page or 'data-status="failed"' in page:
-                break
-            time.sleep(0.1)
-        assert 'data-status="done"' in page, page
-        download = re.search(r'id="export-download" href="([^"]+)"', page).group(1)
-        _, rows = xlsx_rows(browser.get(download))
-        assert len(rows) == unit_rows
-        assert {r[2] for r in rows} == {membership_of("unit").org.name}
-        db.session.remove()
+    jobs.execute(current_app._get_current_object(), job.id)
+    db.session.refresh(job)
+    assert job.state == "failed" and job.result_key is None
 
 
 # --------------------------------------------------------------------------- the SQL fast path
@@ -323,3 +311,28 @@ def test_sql_labels_match_the_models_own_text(ctx):
         rows = db.session.execute(select(model, label(model)).limit(50)).all()
         for obj, text in rows:
             assert str(obj) == text, name
+
+
+def test_the_xlsx_writer_continues_on_further_sheets_and_keeps_types(monkeypatch):
+    from decimal import Decimal
+
+    from backoffice import exports
+
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 4)  # header + 3 rows per sheet
+    rows = [[i, f"名{i}", Decimal("1.5"), "=cmd", "a<b&c\x01", None] for i in range(8)]
+    out = io.BytesIO()
+    assert exports.write_xlsx(out, ["编号", "姓名", "学时", "公式", "文本", "空"], rows) == 8
+    wb = load_workbook(io.BytesIO(out.getvalue()), read_only=True)
+    assert len(wb.worksheets) == 3
+    got = []
+    for ws in wb.worksheets:
+        sheet = list(ws.iter_rows(values_only=True))
+        assert sheet[0] == ("编号", "姓名", "学时", "公式", "文本", "空")
+        got += sheet[1:]
+    assert [r[0] for r in got] == list(range(8))
+    assert got[0][1:5] == ("名0", 1.5, "'=cmd", "a<b&c")
+    assert got[0][5] is None
+    empty = io.BytesIO()
+    exports.write_xlsx(empty, ["编号"], [])
+    assert list(load_workbook(io.BytesIO(empty.getvalue()), read_only=True).active.iter_rows(values_only=True)) == [
+        ("编号",)]

@@ -205,7 +205,7 @@ def serve(source, export_type):
     threshold = export_jobs.threshold()
     if source.export_count(limit=threshold) > threshold:
         job = export_jobs.submit(source, export_type)
-        return redirect(url_for("export_jobs.job_view", job_id=job["id"]))
+        return redirect(url_for("export_jobs.job_view", job_id=job.id))
     filename = source.export_filename(export_type)
     headers = {"Content-Disposition": export_jobs.disposition(filename)}
     if export_type == "csv":
