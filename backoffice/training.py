@@ -527,7 +527,7 @@ def _flush_scores():
 
 
 def registered_persons(id_numbers):
-    """{normalised ID number: (person, None) or (None, message)} for many ID numbers
+    """{normalised ID number: (person row with id, id_number, name; None) or (None, message)} for many ID numbers
     typed or sent by an institution, with one query per thousand numbers."""
     result, wanted = {}, []
     for raw in id_numbers:
@@ -543,11 +543,14 @@ def registered_persons(id_numbers):
             wanted.append(number)
     for start in range(0, len(wanted), 1000):
         chunk = wanted[start:start + 1000]
+        # Plain rows (id, id_number, name), not ORM objects: a batch resolves 1,000 at once.
         rows = db.session.execute(
-            select(Person, Membership.status).join(Membership, Membership.id == Person.membership_id)
+            select(Person.id, Person.id_number, Person.name, Membership.status)
+            .join(Membership, Membership.id == Person.membership_id)
             .where(Person.id_number.in_(chunk)).order_by(Person.id)
         ).all()
-        for person, status in rows:
+        for row in rows:
+            person, status = row, row.status
             found = result[person.id_number]
             if status == "active":
                 if found[0] is None:
