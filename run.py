@@ -2,6 +2,8 @@
 
     python run.py [--host 127.0.0.1] [--port 5000] [--no-demo]
 
+It also runs background jobs in worker threads of this process (no Redis needed).
+
 ``HOST``/``PORT`` set the defaults; ``DATABASE_URL`` switches to PostgreSQL.
 """
 
@@ -59,6 +61,12 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
     prepare_database(app, demo=not args.no_demo)
+    if not app.config.get("JOBS_IMMEDIATE"):
+        # The embedded start runs its own worker threads (jobs survive a restart: the
+        # queue and the job rows are on disk). Production runs ``python -m backoffice worker``.
+        from backoffice.jobs import queue_of
+
+        queue_of(app).start_embedded(workers=app.config.get("JOB_WORKERS", 2))
     print_accounts(app, f"http://{args.host}:{args.port}")
 
     from waitress import serve

@@ -68,7 +68,12 @@ def create_app(config=None, **overrides):
     login_manager.login_message_category = "warning"
 
     from . import formatting, models  # noqa: F401  (register the tables)
+    from .jobs import init_app as init_jobs
 
+    init_jobs(app)  # the job queue (Huey); tasks register as their modules import
+    from .storage import init_app as init_storage
+
+    init_storage(app)  # file storage by STORAGE_URL (default: the UPLOAD_DIR directory)
     formatting.init_app(app)  # the |hours filter: whole hours print as integers
     from .auth import bp as auth_bp
     from .web import register_blueprints

@@ -1,7 +1,7 @@
 """Accounts and organisations: registration, review, admins, resets, departments, changes.
 
 Domain functions, no request handling. Each state change is one transaction together
-with its audit entries; e-mail goes out only after the commit (``mail.send`` never
+with its audit entries; e-mail goes out only after the commit (``mail.enqueue`` never
 raises). Callers pass rows they fetched through the permission layer; functions that
 take ids re-check them against the ``scope`` they are given.
 """
@@ -9,12 +9,12 @@ take ids re-check them against the ``scope`` they are given.
 import secrets
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select, update
 
 from . import audit, tree
+from . import storage as file_storage
 from .extensions import db
-from .mail import send as send_mail
+from .mail import enqueue as send_mail
 from .models import HRSS_KINDS, Account, Membership, Org, OrgChangeRequest, now
 
 # Roles of organisation admins and the org kinds they belong to.
@@ -60,7 +60,7 @@ class AccountError(ValueError):
 def save_upload(storage, folder="licenses"):
     """Store an uploaded scan (image or PDF, size-limited) under a random name.
 
-    Returns the stored name relative to UPLOAD_DIR; raises AccountError otherwise.
+    Returns its key in the file storage; raises AccountError otherwise.
     """
     if storage is None or not getattr(storage, "filename", ""):
         raise AccountError("请上传扫描件", "scan")
@@ -73,18 +73,17 @@ def save_upload(storage, folder="licenses"):
     if not data.startswith(UPLOAD_TYPES[ext]):
         raise AccountError("扫描件内容与文件类型不符，请上传 JPG、PNG 图片或 PDF 文件", "scan")
     name = f"{folder}/{secrets.token_hex(16)}{'.jpg' if ext == '.jpeg' else ext}"
-    path = Path(current_app.config["UPLOAD_DIR"]) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    file_storage.put(name, data)
     return name
 
 
-def upload_path(name):
-    """The absolute path of a stored upload (None when missing or unsafe)."""
-    if not name or ".." in name or name.startswith("/"):
-        return None
-    path = Path(current_app.config["UPLOAD_DIR"]) / name
-    return path if path.is_file() else None
+def discard_upload(name):
+    """Remove a stored scan whose request did not go through (no error when missing)."""
+    if name:
+        try:
+            file_storage.delete(name)
+        except ValueError:
+            pass
 
 
 # --------------------------------------------------------------------------- look-ups

@@ -59,10 +59,28 @@ class Config:
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    # Where files are kept (backoffice.storage): file:///dir or s3://bucket?endpoint=…;
+    # empty means the UPLOAD_DIR directory.
+    STORAGE_URL = os.environ.get("STORAGE_URL") or None
+    # Retention (backoffice.retention): finished jobs' files, abandoned import stashes.
+    JOB_FILE_RETENTION_DAYS = int(os.environ.get("JOB_FILE_RETENTION_DAYS", "7"))
+    IMPORT_STASH_RETENTION_HOURS = int(os.environ.get("IMPORT_STASH_RETENTION_HOURS", "24"))
+    JOB_ROW_RETENTION_DAYS = int(os.environ.get("JOB_ROW_RETENTION_DAYS", "30"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
+
+    # Background jobs (backoffice.jobs): Huey on Redis when REDIS_URL is set, else a
+    # SQLite queue file under instance/ (embedded start).
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    JOB_QUEUE_NAME = os.environ.get("JOB_QUEUE_NAME", "backoffice")
+    JOB_QUEUE_FILE = os.environ.get("JOB_QUEUE_FILE") or None
+    JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
+    JOB_HEARTBEAT_SECONDS = int(os.environ.get("JOB_HEARTBEAT_SECONDS", "10"))
+    JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "60"))
+    JOB_LOST_SECONDS = int(os.environ.get("JOB_LOST_SECONDS", "600"))
+    JOBS_IMMEDIATE = _bool("JOBS_IMMEDIATE")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -77,3 +95,4 @@ class TestConfig(Config):
     CAPTCHA_ENABLED = False
     MAIL_SUPPRESS_SEND = True
     PRODUCTION = False
+    JOBS_IMMEDIATE = True  # jobs run in-process at the commit that enqueues them

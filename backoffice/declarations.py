@@ -4,16 +4,14 @@ The review moves (submit, withdraw) belong to ``workflow``; this module only wri
 drafts and never sets a status by hand. Callers commit.
 """
 
-import os
 import secrets
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select
 
 from . import audit, hours
+from . import storage as file_storage
 from .extensions import db
 from .models import Declaration, LearningForm, Subject, YearOpening
 from .tree import stamp_declaration
@@ -66,10 +64,7 @@ def check_year(person, year):
 
 
 # --------------------------------------------------------------------------- attachments
-def upload_dir():
-    path = Path(current_app.config["UPLOAD_DIR"]) / "declarations"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+ATTACHMENT_PREFIX = "declarations"
 
 
 def check_attachment(storage):
@@ -89,35 +84,62 @@ def check_attachment(storage):
 
 
 def store_attachment(ext, data):
-    """Write the file under a random name; return that name."""
-    name = f"{secrets.token_hex(16)}.{ext}"
-    (upload_dir() / name).write_bytes(data)
-    return name
+    """Put the file into the file storage under a random key; return the key (what
+    ``Declaration.attachment`` holds)."""
+    key = f"{ATTACHMENT_PREFIX}/{secrets.token_hex(16)}.{ext}"
+    file_storage.put(key, data)
+    return key
 
 
-def attachment_path(declaration):
-    if not declaration.attachment or "/" in declaration.attachment or "\\" in declaration.attachment:
+def attachment_key(value):
+    """The storage key of a ``Declaration.attachment`` value. Values written before the
+    storage layer are bare names: the person portal's under ``declarations/``, the unit
+    declaration page's at the top of the upload directory."""
+    if not value:
         return None
-    path = upload_dir() / declaration.attachment
-    return path if path.is_file() else None
+    try:
+        if "/" in value:
+            return file_storage.check_key(value)
+        nested = f"{ATTACHMENT_PREFIX}/{value}"
+        return nested if file_storage.exists(nested) else file_storage.check_key(value)
+    except ValueError:
+        return None
+
+
+def send_attachment(declaration, *, inline_types=("jpg", "jpeg", "png", "gif", "bmp", "pdf"), as_attachment=None):
+    """The download response of a declaration's attachment (404 when missing).
+    Call only with a declaration fetched through the permission layer."""
+    from flask import abort
+
+    key = attachment_key(declaration.attachment)
+    if key is None:
+        abort(404)
+    ext = key.rsplit(".", 1)[-1].lower() if "." in key.rsplit("/", 1)[-1] else ""
+    if as_attachment is None:
+        as_attachment = ext not in inline_types
+    response = file_storage.send(key, mimetype=ATTACHMENT_MIMETYPES.get(ext, "application/octet-stream"),
+                                 download_name=declaration.attachment_name or key.rsplit("/", 1)[-1],
+                                 as_attachment=as_attachment)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def copy_attachment_file(name):
     """A second stored copy of an attachment (for a copied record); None when the file is gone."""
-    if not name or "/" in name or "\\" in name:
+    key = attachment_key(name)
+    if key is None or not file_storage.exists(key):
         return None
-    path = upload_dir() / name
-    if not path.is_file():
-        return None
-    ext = name.rsplit(".", 1)[-1] if "." in name else "bin"
-    return store_attachment(ext, path.read_bytes())
+    last = key.rsplit("/", 1)[-1]
+    ext = last.rsplit(".", 1)[-1] if "." in last else "bin"
+    return store_attachment(ext, file_storage.read(key))
 
 
 def remove_attachment_file(name):
-    if name and "/" not in name and "\\" not in name:
+    key = attachment_key(name)
+    if key:
         try:
-            os.remove(upload_dir() / name)
-        except OSError:
+            file_storage.delete(key)
+        except Exception:  # noqa: BLE001 - a leftover file is harmless; the record is what counts
             pass
 
 

@@ -155,10 +155,10 @@ def notify(ids):
         if membership.person is not None:
             email = membership.person.email or email
         if membership.status == "active":
-            mail.send(email, "注册审核通过", f"{account.name}：您在继续教育管理系统的注册（{membership.role_label}）"
+            mail.enqueue(email, "注册审核通过", f"{account.name}：您在继续教育管理系统的注册（{membership.role_label}）"
                       "已审核通过，请使用身份证号登录。")
         elif membership.status == "rejected":
-            mail.send(email, "注册审核未通过", f"{account.name}：您在继续教育管理系统的注册（{membership.role_label}）"
+            mail.enqueue(email, "注册审核未通过", f"{account.name}：您在继续教育管理系统的注册（{membership.role_label}）"
                       f"未通过审核。原因：{membership.reject_reason or '无'}。您可以修改信息后重新注册。")
 
 

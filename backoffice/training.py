@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +30,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
+from . import storage as file_storage
 from .extensions import db
 from .models import (
     Declaration,
@@ -775,37 +775,39 @@ def import_rows(cls, rows, actor, *, valid_only=False):
     return len(good), len(bad)
 
 
-# Parsed uploads wait server-side between preview and confirmation.
-def _import_dir(upload_dir):
-    path = Path(upload_dir) / "score_imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+# Parsed uploads wait server-side (in the file storage, so any app process can confirm)
+# between preview and confirmation; the retention job removes abandoned ones after a day.
+IMPORT_PREFIX = "score_imports"
 
 
-def stash_import(upload_dir, class_id, rows):
+def _valid_token(token):
+    return bool(token) and len(token) <= 64 and all(c.isalnum() or c in "-_" for c in token)
+
+
+def stash_import(class_id, rows):
     token = secrets.token_urlsafe(24)
     payload = {"class_id": class_id, "rows": [
         {k: getattr(r, k) for k in ("line", "id_number", "name", "score", "passed", "remark")} for r in rows]}
-    (_import_dir(upload_dir) / f"{token}.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+    file_storage.put(f"{IMPORT_PREFIX}/{token}.json", json.dumps(payload, ensure_ascii=False).encode("utf-8"))
     return token
 
 
-def load_import(upload_dir, token):
+def load_import(token):
     """(class_id, rows) of a stashed upload, or None."""
-    if not token or not all(c.isalnum() or c in "-_" for c in token):
+    if not _valid_token(token):
         return None
-    path = _import_dir(upload_dir) / f"{token}.json"
-    if not path.is_file():
+    try:
+        payload = json.loads(file_storage.read(f"{IMPORT_PREFIX}/{token}.json").decode("utf-8"))
+    except file_storage.FileMissing:
         return None
-    payload = json.loads(path.read_text("utf-8"))
     return payload["class_id"], [ImportRow(**r) for r in payload["rows"]]
 
 
-def drop_import(upload_dir, token):
-    if token and all(c.isalnum() or c in "-_" for c in token):
+def drop_import(token):
+    if _valid_token(token):
         try:
-            os.remove(_import_dir(upload_dir) / f"{token}.json")
-        except OSError:
+            file_storage.delete(f"{IMPORT_PREFIX}/{token}.json")
+        except Exception:  # noqa: BLE001 - an abandoned stash is removed by the retention job
             pass
 
 
@@ -921,11 +923,15 @@ def check_upload(upload: Upload):
     return suffix
 
 
-def attachment_path(upload_dir, stored_name):
-    return Path(upload_dir) / "unit_plans" / stored_name
+ATTACHMENT_PREFIX = "unit_plans"
 
 
-def declare_unit_plan(plan, persons, uploads, remark, actor, upload_dir):
+def attachment_key(stored_name):
+    """The storage key of a unit plan attachment (``stored_name`` is a bare name)."""
+    return file_storage.check_key(f"{ATTACHMENT_PREFIX}/{stored_name}")
+
+
+def declare_unit_plan(plan, persons, uploads, remark, actor):
     """单位培训计划 学时申报: the unit declares the hours of some of its persons.
 
     Needs an approved unit plan, at least one person, each person once per plan, and
@@ -966,13 +972,10 @@ def declare_unit_plan(plan, persons, uploads, remark, actor, upload_dir):
     db.session.flush()
     written = []
     try:
-        folder = Path(upload_dir) / "unit_plans"
-        folder.mkdir(parents=True, exist_ok=True)
         for upload, suffix in zip(uploads, suffixes, strict=True):
             stored = secrets.token_hex(16) + suffix
-            path = folder / stored
-            path.write_bytes(upload.data)
-            written.append(path)
+            file_storage.put(attachment_key(stored), upload.data)
+            written.append(attachment_key(stored))
             db.session.add(UnitPlanAttachment(batch_id=batch.id, kind=upload.kind, stored_name=stored,
                                               original_name=Path(upload.filename).name[:200],
                                               content_type=CONTENT_TYPES.get(suffix), size=len(upload.data)))
@@ -1001,10 +1004,10 @@ def declare_unit_plan(plan, persons, uploads, remark, actor, upload_dir):
         audit.record("declare", "unit_plan_declaration", batch.id,
                      after={"plan_id": plan.id, "persons": len(persons), "attachments": len(uploads)}, actor=actor)
     except Exception:
-        for path in written:
+        for key in written:
             try:
-                path.unlink()
-            except OSError:
+                file_storage.delete(key)
+            except Exception:  # noqa: BLE001 - the original error is what matters
                 pass
         raise
     return batch

@@ -177,6 +177,6 @@ def notify(request):
         "rejected": f"调转申请未通过审核。原因：{request.reject_reason or '无'}",
     }
     if request.status in texts:
-        mail.send(person.email, "单位调转进度", f"{person.name}：{texts[request.status]}。")
+        mail.enqueue(person.email, "单位调转进度", f"{person.name}：{texts[request.status]}。")
 
 

@@ -31,7 +31,7 @@ from decimal import Decimal
 from sqlalchemy import Select, and_, delete, func, select, update
 from sqlalchemy.orm import aliased
 
-from . import audit
+from . import audit, jobs
 from .extensions import db
 from .models import Declaration, Org, Person, ReviewStep, now
 from .tree import hrss_of
@@ -120,22 +120,63 @@ def notice_count(notices) -> int:
 
 
 def deliver(notices: Iterable[Notice]) -> int:
-    """Send the notices (after the commit). Never raises; returns how many were handed over."""
+    """Queue the notices' e-mails (after the commit). Never raises; returns how many
+    were queued (each is a ``mail`` job with retries)."""
     import importlib
     import logging
 
     # ``backoffice.mail`` the module (the package attribute ``mail`` is the Flask-Mail object).
     mail = importlib.import_module(".mail", __package__)
-    sent = 0
     try:
         notices = expand(notices)
     except Exception:  # noqa: BLE001 - reading the addresses must not break the caller either
         logging.getLogger(__name__).exception("could not read the recipients of review notices")
         return 0
-    for notice in notices:
-        if mail.send(list(notice.recipients), notice.subject, notice.body):
-            sent += 1
-    return sent
+    queued = 0
+    for start in range(0, len(notices), 1000):
+        chunk = notices[start:start + 1000]
+        queued += len(mail.enqueue_many([(list(n.recipients), n.subject, n.body) for n in chunk]))
+    return queued
+
+
+def notices_to_params(notices) -> dict:
+    """Notices (plain or lazy) as JSON for a ``review_notices`` job."""
+    plain, lazy = [], []
+    for item in notices or ():
+        if isinstance(item, Notice):
+            plain.append([list(item.recipients), item.subject, item.body])
+        else:
+            lazy.append({"ids": list(item.ids), "text": item.text.__name__, "reason": item.reason})
+    return {"plain": plain, "lazy": lazy}
+
+
+def deliver_job(job, progress):
+    """The ``review_notices`` job: queue the e-mails of a bulk move, resuming after the
+    notices an interrupted run already queued (at most one chunk is queued twice)."""
+    import importlib
+
+    mail = importlib.import_module(".mail", __package__)
+    notices = expand(notices_from_params(job.params))
+    start = job.progress or 0
+    progress(start, len(notices))
+    for i in range(start, len(notices), 1000):
+        chunk = notices[i:i + 1000]
+        mail.enqueue_many([(list(n.recipients), n.subject, n.body) for n in chunk])
+        progress(i + len(chunk))
+    return {"queued": len(notices)}
+
+
+jobs.task("review_notices", max_attempts=3)(deliver_job)
+
+
+def notices_from_params(params) -> list:
+    notices = [Notice(tuple(r), s, b) for r, s, b in params.get("plain", ())]
+    for item in params.get("lazy", ()):
+        text = globals().get(item["text"])
+        if text is None or not item["text"].endswith("_text"):
+            raise ValueError(f"unknown notice text {item['text']!r}")
+        notices.append(LazyNotices(item["ids"], text, item.get("reason")))
+    return notices
 
 
 # --------------------------------------------------------------------------- table

@@ -21,6 +21,7 @@ from backoffice.models import (
     Certificate,
     CertificateJob,
     Declaration,
+    Job,
     LearningForm,
     Membership,
     Person,
@@ -397,16 +398,15 @@ def test_a_large_order_becomes_a_job_with_a_scoped_download(app, ctx):
 
 def test_a_job_rechecks_scope_itself(app, ctx):
     """A job queued with ids outside the creator's scope prints none of them."""
-    from backoffice.views.certificates import run_job
+    from backoffice import certificate_jobs
 
     zhang = person_named("张伟")
     other_admin = membership_of("unit2")
     job = CertificateJob(membership_id=other_admin.id, org_id=other_admin.org_id, year=PASSED,
                          params={"person_ids": [zhang.id], "verify_url_base": "http://localhost/certificates/query"},
                          status="queued", total=1)
-    db.session.add(job)
-    db.session.commit()
-    run_job(job.id)
+    certificate_jobs.submit(job, other_admin)
+    db.session.commit()  # runs the job (in-process in tests)
     db.session.expire_all()
     job = db.session.get(CertificateJob, job.id)
     assert job.status == "failed" and job.file_name is None
@@ -438,6 +438,7 @@ def _cleanup(person_id, years=(PASSED,)):
     db.session.execute(Certificate.__table__.delete().where(Certificate.person_id == person_id))
     db.session.execute(YearResult.__table__.delete().where(YearResult.person_id == person_id))
     db.session.execute(CertificateJob.__table__.delete())
+    db.session.execute(Job.__table__.delete().where(Job.kind == "certificate_print"))
     db.session.execute(CertificateSequence.__table__.delete().where(CertificateSequence.year.in_(list(years) + [3000])))
     db.session.commit()
 
@@ -488,13 +489,19 @@ def test_concurrent_issuers_get_distinct_numbers_and_one_certificate(app):
 
 
 @pytest.mark.real_commits
-def test_a_job_runs_in_a_thread_and_the_admin_comes_back(app):
+def test_a_job_runs_in_a_worker_and_the_admin_comes_back(app):
+    """Jobs run on the queue's worker threads, not in the request; the page polls."""
     import time
+
+    from backoffice.jobs import queue_of
 
     with app.app_context():
         zhang_id = person_named("张伟").id
-    saved = {k: app.config.get(k) for k in ("CERTIFICATE_JOB_THRESHOLD", "CERTIFICATE_JOBS_INLINE")}
-    app.config.update(CERTIFICATE_JOB_THRESHOLD=0, CERTIFICATE_JOBS_INLINE=False)
+    saved = {k: app.config.get(k) for k in ("CERTIFICATE_JOB_THRESHOLD",)}
+    app.config.update(CERTIFICATE_JOB_THRESHOLD=0)
+    queue = queue_of(app)
+    queue.huey.immediate = False  # an in-memory queue served by real consumer threads
+    consumer, stop = queue.start_embedded(workers=1)
     try:
         with app.app_context():
             browser = sign_in(app.test_client(), "unit")
@@ -513,6 +520,9 @@ def test_a_job_runs_in_a_thread_and_the_admin_comes_back(app):
             reader = read_pdf(browser.get(job_url + "/download"))
             assert len(reader.pages) == 1 and "张伟" in reader.pages[0].extract_text()
     finally:
+        stop.set()
+        consumer.stop(graceful=True)
+        queue.huey.immediate = True
         for k, v in saved.items():
             if v is None:
                 app.config.pop(k, None)

@@ -28,6 +28,7 @@ from .core import (  # noqa: F401
     UnitType,
     now,
 )
+from .jobs import *  # noqa: E402,F401,F403
 from .portal import *  # noqa: E402,F401,F403
 from .records import (  # noqa: F401
     DECLARATION_SOURCES,

@@ -120,9 +120,12 @@ class CertificateJob(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=now)
     updated_at = db.Column(db.DateTime, nullable=False, default=now)
     finished_at = db.Column(db.DateTime)
+    # The background job that builds it (backoffice.jobs); NULL for rows made before.
+    job_id = db.Column(db.Integer, db.ForeignKey("job.id"), index=True)
 
     membership = relationship("Membership")
     org = relationship("Org")
+    job = relationship("Job")
 
     @property
     def status_label(self):

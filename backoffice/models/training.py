@@ -259,7 +259,7 @@ class UnitPlanAttendee(db.Model):
 
 
 class UnitPlanAttachment(db.Model):
-    """签到表 / 现场图片 / 培训视频 of a unit plan declaration, stored under UPLOAD_DIR."""
+    """签到表 / 现场图片 / 培训视频 of a unit plan declaration, kept in the file storage (``unit_plans/<stored_name>``)."""
 
     __tablename__ = "unit_plan_attachment"
     __scope__ = {"via": ("batch_id", "UnitPlanDeclaration")}  # in scope when its batch is

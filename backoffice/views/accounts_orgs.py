@@ -171,10 +171,7 @@ class OrgProfileView(ScopedBaseView):
                 return redirect(url_for(".index"))
             except accounts.AccountError as exc:
                 db.session.rollback()
-                if stored:
-                    path = accounts.upload_path(stored)
-                    if path:
-                        path.unlink(missing_ok=True)
+                accounts.discard_upload(stored)
                 field = getattr(form, exc.field or "", None)
                 (field.errors.append(exc.message) if field is not None else flash(exc.message, "error"))
         return self._render(info_form=form)

@@ -6,20 +6,17 @@ the creator's scope itself."""
 
 import logging
 import os
-import secrets
-import threading
 from datetime import date
-from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import certificates, pdf
+from .. import certificate_jobs, certificates, storage
 from ..extensions import db
-from ..models import Certificate, CertificateJob, Membership, Org, Person, now
-from ..permissions import Scope, ScopedBaseView, current_scope
+from ..models import Certificate, CertificateJob, Org, Person, now
+from ..permissions import ScopedBaseView, current_scope
 from ..web.certificates import pdf_response, verify_url_base
 from .home import waiting_item
 
@@ -31,7 +28,7 @@ DEFAULT_JOB_THRESHOLD = 200
 ISSUE_CHUNK = 100
 ROLES = ("unit_admin", "hrss_admin")
 FIRST_YEAR = 2013
-STALE_AFTER = 600  # seconds without progress before a running job counts as interrupted
+STALE_AFTER = 600  # seconds without progress before a job of the former thread runner counts as interrupted
 
 
 def job_threshold():
@@ -40,13 +37,6 @@ def job_threshold():
     if value is None:
         value = os.environ.get("CERTIFICATE_JOB_THRESHOLD", DEFAULT_JOB_THRESHOLD)
     return int(value)
-
-
-def job_dir(app=None):
-    app = app or current_app
-    path = Path(app.config["UPLOAD_DIR"]) / "certificate_jobs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _filters(source):
@@ -86,96 +76,6 @@ def _describe(year, filters, selected=None):
     if selected is not None:
         parts.append(f"所选 {selected} 人")
     return "，".join(parts)[:300]
-
-
-# --------------------------------------------------------------------------- the job worker
-def start_job(job_id):
-    """Run the job: in a thread after the commit (inline when testing)."""
-    app = current_app._get_current_object()
-    if app.config.get("CERTIFICATE_JOBS_INLINE", app.testing):
-        run_job(job_id)
-        return
-    threading.Thread(target=_thread_main, args=(app, job_id), name=f"certificate-job-{job_id}", daemon=True).start()
-
-
-def _thread_main(app, job_id):
-    with app.app_context():
-        try:
-            run_job(job_id)
-        finally:
-            db.session.remove()
-
-
-def _fail(job, message):
-    db.session.rollback()
-    job = db.session.get(CertificateJob, job.id)
-    job.status, job.error, job.finished_at, job.updated_at = "failed", message[:500], now(), now()
-    db.session.commit()
-
-
-def run_job(job_id):
-    """Build the job's PDF. Re-checks the creator's role and scope and each person's
-    passed year itself; commits its progress as it goes."""
-    job = db.session.get(CertificateJob, job_id)
-    if job is None or job.status not in ("queued", "running"):
-        return
-    membership = db.session.get(Membership, job.membership_id)
-    if membership is None or membership.status != "active" or membership.role not in ROLES:
-        _fail(job, "提交任务的管理员账号已不可用")
-        return
-    scope = Scope(membership)
-    params = dict(job.params or {})
-    stmt = certificates.persons_for_print(
-        scope, job.year, name=params.get("name"), department=params.get("department"),
-        unit=params.get("unit"), person_ids=params.get("person_ids"))
-    ids = [row.id for row in db.session.execute(stmt.with_only_columns(Person.id))]
-    job.status, job.total, job.done, job.updated_at = "running", len(ids), 0, now()
-    db.session.commit()
-    if not ids:
-        _fail(job, "没有可打印的证书（所选人员在该年度均未认定通过或不在您的管理范围内）")
-        return
-
-    skipped = [0]
-    processed = [0]
-
-    def certs():
-        for start in range(0, len(ids), ISSUE_CHUNK):
-            chunk = ids[start:start + ISSUE_CHUNK]
-            persons = db.session.scalars(
-                scope.select(Person).where(Person.id.in_(chunk))
-                .order_by(Person.unit_id, Person.department_id, Person.name, Person.id)
-            ).all()
-            batch = [
-                certificates.certificate_dict(cert, params["verify_url_base"])
-                for cert in certificates.issue_many(persons, job.year, actor=membership, skipped=skipped)
-            ]
-            skipped[0] += len(chunk) - len(persons)  # left the scope since the job was queued
-            processed[0] += len(chunk)
-            db.session.execute(
-                CertificateJob.__table__.update().where(CertificateJob.id == job_id)
-                .values(done=processed[0], skipped=skipped[0], updated_at=now()))
-            db.session.commit()
-            yield from batch
-
-    final = job_dir() / f"job-{job_id}-{secrets.token_hex(8)}.pdf"
-    partial = final.with_suffix(".part")
-    try:
-        with open(partial, "wb") as out:
-            pages = pdf.render_certificates_to(out, certs(), verify_url_base=params["verify_url_base"])
-        os.replace(partial, final)
-    except ValueError:
-        partial.unlink(missing_ok=True)
-        _fail(job, "没有可打印的证书（所选人员在该年度均未认定通过）")
-        return
-    except Exception:  # noqa: BLE001 - the job must end in a state the admin sees
-        log.exception("certificate job %s failed", job_id)
-        partial.unlink(missing_ok=True)
-        _fail(job, "生成证书时出错，请稍后重试或联系系统管理员")
-        return
-    job = db.session.get(CertificateJob, job_id)
-    job.status, job.pages, job.file_name = "done", pages, final.name
-    job.done, job.skipped, job.finished_at, job.updated_at = len(ids), skipped[0], now(), now()
-    db.session.commit()
 
 
 # --------------------------------------------------------------------------- the page
@@ -277,9 +177,8 @@ class CertificatePrintView(ScopedBaseView):
             description=_describe(year, filters, len(person_ids) if person_ids is not None else None),
             status="queued", total=count,
         )
-        db.session.add(job)
-        db.session.commit()
-        start_job(job.id)
+        certificate_jobs.submit(job, current_user._get_current_object())
+        db.session.commit()  # the worker starts after this commit
         flash(f"共 {count} 份证书，已转为后台生成任务，完成后可在本页下载", "success")
         return redirect(url_for(".job", job_id=job.id))
 
@@ -291,8 +190,10 @@ class CertificatePrintView(ScopedBaseView):
     @expose("/jobs/<int:job_id>")
     def job(self, job_id):
         row = current_scope().get_or_404(CertificateJob, job_id)
-        if row.status in ("queued", "running") and (now() - row.updated_at).total_seconds() > STALE_AFTER:
-            # no progress for long: the worker died with its process (e.g. a restart)
+        if (row.job_id is None and row.status in ("queued", "running")
+                and (now() - row.updated_at).total_seconds() > STALE_AFTER):
+            # a job of the former in-process runner that died with its process; jobs
+            # on the queue are run again by the reaper instead
             row.status, row.error, row.finished_at = "failed", "任务已中断（服务重启或出错），请重新提交打印", now()
             db.session.commit()
         return self.render("certificates/admin_job.html", job=row)
@@ -302,13 +203,8 @@ class CertificatePrintView(ScopedBaseView):
         row = current_scope().get_or_404(CertificateJob, job_id)
         if row.status != "done" or not row.file_name:
             abort(404)
-        path = job_dir() / row.file_name
-        if path.parent != job_dir() or not path.is_file():
-            abort(404)
-        response = send_file(path, mimetype="application/pdf", as_attachment=True,
-                             download_name=f"certificates-{row.year}-{row.id}.pdf")
-        response.headers["Cache-Control"] = "private, no-store"
-        return response
+        return storage.send(certificate_jobs.file_key(row), mimetype="application/pdf",
+                            download_name=f"certificates-{row.year}-{row.id}.pdf")
 
 
 @waiting_item

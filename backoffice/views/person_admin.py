@@ -158,7 +158,7 @@ class TitleChangeReviewView(UnitPage):
 
         for r in rows:
             db.session.refresh(r)
-            mail.send(r.person.email, "专业技术职务变更审核结果",
+            mail.enqueue(r.person.email, "专业技术职务变更审核结果",
                       f"{r.person.name}：您的专业技术职务变更申请{REQUEST_STATUSES[status]}。{reason}")
         flash(f"已处理 {len(ids)} 个变更申请", "success")
         return redirect(url_for(".index"))

@@ -7,16 +7,16 @@ One commit per request; e-mails after it.
 
 import csv
 import io
-import os
+import logging
 from datetime import date
 
-from flask import Response, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import workflow
+from .. import declarations, jobs, workflow
 from ..extensions import db
 from ..formatting import hours_text
 from ..hours import FORM_FIELDS
@@ -35,6 +35,8 @@ from ..models import (
 from ..permissions import ScopedBaseView, current_scope
 from . import _queue as Q
 from .home import waiting_item
+
+log = logging.getLogger(__name__)
 
 ORDER = 35
 CATEGORY = "学时审核"
@@ -74,22 +76,20 @@ def _ids_from_form():
 INLINE_MAILS = 20
 
 
-def _deliver_in(app, notices):
-    with app.app_context():
-        workflow.deliver(notices)
-
-
 def _commit_and_mail(notices):
-    """Commit, then send the e-mails: inline for a few, in a background thread for many
-    (an approve-all of thousands must not wait for thousands of SMTP round trips)."""
+    """Commit, then queue the e-mails: directly for a few; for many, one
+    ``review_notices`` job reads the addresses and queues them (an approve-all of
+    thousands must not wait for thousands of rows in the request)."""
     db.session.commit()
     if workflow.notice_count(notices) <= INLINE_MAILS:
         workflow.deliver(notices)
         return
-    import threading
-
-    threading.Thread(target=_deliver_in, args=(current_app._get_current_object(), list(notices)),
-                     daemon=True).start()
+    try:
+        jobs.submit("review_notices", workflow.notices_to_params(notices), total=workflow.notice_count(notices))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the decisions stand; the loss of notices is logged
+        db.session.rollback()
+        log.exception("could not queue the notices of a bulk review")
 
 
 class ReviewQueueView(ScopedBaseView):
@@ -373,11 +373,7 @@ class DeclarationTrailView(ScopedBaseView):
         d = current_scope().get_or_404(Declaration, id)
         if not d.attachment:
             abort(404)
-        folder = os.path.realpath(current_app.config["UPLOAD_DIR"])
-        path = os.path.realpath(os.path.join(folder, d.attachment))
-        if not path.startswith(folder + os.sep) or not os.path.isfile(path):
-            abort(404)
-        return send_file(path, as_attachment=True, download_name=d.attachment_name or os.path.basename(path))
+        return declarations.send_attachment(d, as_attachment=True)
 
 
 @waiting_item

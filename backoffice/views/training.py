@@ -9,7 +9,7 @@ committed here together with its audit rows.
 
 from datetime import date
 
-from flask import current_app, flash, redirect, request, send_file, session, url_for
+from flask import flash, redirect, request, send_file, session, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from wtforms import DateField, DecimalField, FileField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from .. import audit, training
+from .. import audit, storage, training
 from ..extensions import db
 from ..formatting import HoursInput
 from ..models import (
@@ -339,8 +339,7 @@ class UnitPlanView(_PlanViewBase):
                         uploads.append(training.Upload(kind, f.filename, f.read()))
             if not errors:
                 try:
-                    training.declare_unit_plan(plan, chosen, uploads, request.form.get("remark", ""), current_user,
-                                               current_app.config["UPLOAD_DIR"])
+                    training.declare_unit_plan(plan, chosen, uploads, request.form.get("remark", ""), current_user)
                     db.session.commit()
                     flash(f"已为 {len(chosen)} 名专技人员申报学时，请耐心等待上级部门审核", "success")
                     return redirect(self.get_url(".declare_view", id=plan.id))
@@ -368,13 +367,8 @@ def send_unit_plan_attachment(attachment_id):
 
         abort(404)
     current_scope().get_or_404(UnitPlanDeclaration, att.batch_id)
-    path = training.attachment_path(current_app.config["UPLOAD_DIR"], att.stored_name)
-    if not path.is_file():
-        from flask import abort
-
-        abort(404)
-    return send_file(path, mimetype=att.content_type or "application/octet-stream", as_attachment=True,
-                     download_name=att.original_name)
+    return storage.send(training.attachment_key(att.stored_name), mimetype=att.content_type,
+                        download_name=att.original_name, as_attachment=True)
 
 
 # --------------------------------------------------------------------------- classes
@@ -688,12 +682,11 @@ class ScoreView(_DomainDeletes, ScopedModelView):
                     form.file.errors = [exc.message]
                 else:
                     training.check_rows(cls, rows)
-                    upload_dir = current_app.config["UPLOAD_DIR"]
                     tokens = self._tokens()
                     for old in list(tokens):
-                        training.drop_import(upload_dir, old)
+                        training.drop_import(old)
                         tokens.pop(old, None)
-                    token = training.stash_import(upload_dir, cls.id, rows)
+                    token = training.stash_import(cls.id, rows)
                     tokens[token] = cls.id
                     session.modified = True
                     return redirect(self.get_url(".import_preview", token=token))
@@ -704,7 +697,7 @@ class ScoreView(_DomainDeletes, ScopedModelView):
 
         if token not in self._tokens():
             abort(404)
-        loaded = training.load_import(current_app.config["UPLOAD_DIR"], token)
+        loaded = training.load_import(token)
         if loaded is None:
             abort(404)
         class_id, rows = loaded
@@ -727,7 +720,7 @@ class ScoreView(_DomainDeletes, ScopedModelView):
             return redirect(self.get_url(".import_view"))
         cls, rows = self._stashed(token)
         if request.form.get("cancel"):
-            training.drop_import(current_app.config["UPLOAD_DIR"], token)
+            training.drop_import(token)
             self._tokens().pop(token, None)
             session.modified = True
             flash("已取消导入", "info")
@@ -740,7 +733,7 @@ class ScoreView(_DomainDeletes, ScopedModelView):
             db.session.rollback()
             flash(_message(exc), "error")
             return redirect(self.get_url(".import_preview", token=token))
-        training.drop_import(current_app.config["UPLOAD_DIR"], token)
+        training.drop_import(token)
         self._tokens().pop(token, None)
         session.modified = True
         text = f"已导入 {imported} 名学员的成绩"

@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, select
 
 from .. import training
 from ..extensions import db
-from ..mail import send as send_mail
+from ..mail import enqueue as send_mail
 from ..models import (
     DECLARATION_STATUSES,
     PLAN_STATUSES,

@@ -7,17 +7,18 @@ enter the same review chain (``workflow.submit``), starting above the unit.
 """
 
 import os
+import re
 import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import hours, workflow
+from .. import declarations, hours, storage, workflow
 from ..extensions import db
 from ..models import (
     DECLARATION_STATUSES,
@@ -238,7 +239,8 @@ class UnitDeclareView(ScopedBaseView):
         stored = original = None
         if upload is not None and upload.filename:
             ext = os.path.splitext(upload.filename)[1].lower()
-            stored = f"{uuid.uuid4().hex}{ext}"
+            ext = ext if re.fullmatch(r"\.[a-z0-9]{1,10}", ext) else ""
+            stored = f"{declarations.ATTACHMENT_PREFIX}/{uuid.uuid4().hex}{ext}"
             original = os.path.basename(upload.filename)[:200]
         created = []
         for person in persons:
@@ -266,9 +268,8 @@ class UnitDeclareView(ScopedBaseView):
             workflow.submit(d, current_user, route=route)
             created.append(d)
         if stored:
-            folder = current_app.config["UPLOAD_DIR"]
-            os.makedirs(folder, exist_ok=True)
-            upload.save(os.path.join(folder, stored))
+            upload.stream.seek(0)
+            storage.put(stored, upload.stream)
         return len(created)
 
 

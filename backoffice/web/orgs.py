@@ -1,7 +1,9 @@
 """Public registration of organisations (单位 / 施教机构 / 行业主管部门 / 市、区（县）人社局)
 and the scoped downloads of their certificate scans."""
 
-from flask import Blueprint, abort, render_template, request, send_file, url_for
+import mimetypes
+
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -9,7 +11,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from .. import accounts
+from .. import accounts, storage
 from ..extensions import db
 from ..models import Affiliation, Industry, Org, OrgChangeRequest, UnitLevel, UnitType
 from ..permissions import current_scope
@@ -238,9 +240,7 @@ def _field_error(form, exc):
 
 
 def _discard(stored):
-    path = accounts.upload_path(stored) if stored else None
-    if path is not None:
-        path.unlink(missing_ok=True)
+    accounts.discard_upload(stored)
 
 
 def _done(kind, reviewer):
@@ -252,10 +252,11 @@ def _done(kind, reviewer):
 
 # --------------------------------------------------------------------------- scoped downloads
 def _send(stored, download_name):
-    path = accounts.upload_path(stored)
-    if path is None:
+    if not stored:
         abort(404)
-    return send_file(path, as_attachment=False, download_name=download_name + path.suffix)
+    suffix = "." + stored.rsplit(".", 1)[-1] if "." in stored.rsplit("/", 1)[-1] else ""
+    return storage.send(stored, mimetype=mimetypes.guess_type("x" + suffix)[0], download_name=download_name + suffix,
+                        as_attachment=False)
 
 
 @bp.route("/org-files/<int:org_id>/license")

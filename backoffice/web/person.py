@@ -17,7 +17,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import login_required
@@ -37,7 +36,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 
 from .. import audit, mail, registration
 from ..auth import ChangePasswordForm
-from ..declarations import ATTACHMENT_MIMETYPES, attachment_path
+from ..declarations import send_attachment
 from ..extensions import db, limiter
 from ..models import (
     GENDERS,
@@ -355,7 +354,7 @@ def forgot_password():
         if account is not None and contact in _contacts_of(account):
             email = _email_of(account)
             link = url_for(".reset_password", token=make_reset_token(account), _external=True)
-            mail.send(email, "重置登录密码", f"{account.name}：\n\n请在 1 小时内打开下面的链接设置新密码（仅可使用一次）：\n"
+            mail.enqueue(email, "重置登录密码", f"{account.name}：\n\n请在 1 小时内打开下面的链接设置新密码（仅可使用一次）：\n"
                       f"{link}\n\n如果不是您本人操作，请忽略本邮件。")
         flash(MSG_RESET_SENT, "info")
         return redirect(url_for(".forgot_password"))
@@ -398,16 +397,5 @@ def reset_password(token):
 def declaration_attachment(declaration_id):
     """A declaration's attachment, for whoever may see the declaration (scoped)."""
     declaration = current_scope().get_or_404(Declaration, declaration_id)
-    path = attachment_path(declaration)
-    if path is None:
-        abort(404)
-    ext = path.suffix.lstrip(".").lower()
-    inline = ext in ("jpg", "jpeg", "png", "gif", "bmp", "pdf")
-    response = send_file(
-        path, mimetype=ATTACHMENT_MIMETYPES.get(ext, "application/octet-stream"),
-        as_attachment=not inline, download_name=declaration.attachment_name or path.name,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_attachment(declaration)
 
