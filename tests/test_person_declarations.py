@@ -218,6 +218,9 @@ def test_a_rejected_record_is_copied_into_a_new_draft_and_stays_in_the_history(a
     zhang = person_named("张伟")
     old = new_decl(zhang, "public", hours=6)
     old.fields = {"hours": "6", "content": "继续教育公需课"}
+    from backoffice import declarations, storage
+
+    old.attachment, old.attachment_name = declarations.store_attachment("png", PNG), "证明.png"
     workflow.submit(old, zhang.membership)
     workflow.reject(old, membership_of("unit"), "证明材料不清晰")
     db.session.commit()
@@ -237,6 +240,9 @@ def test_a_rejected_record_is_copied_into_a_new_draft_and_stays_in_the_history(a
                                                                                       "继续教育公需课")
     old = db.session.get(Declaration, old.id)
     assert (old.status, old.reject_reason) == ("rejected", "证明材料不清晰")
+    # The attachment is a copy of its own: deleting the draft later keeps the rejected record's file.
+    assert copy.attachment and copy.attachment != old.attachment and copy.attachment_name == "证明.png"
+    assert storage.read(declarations.attachment_key(copy.attachment)) == PNG
     trail = db.session.scalars(select(AuditLog.action).where(AuditLog.object_type == "declaration",
                                                               AuditLog.object_id.in_([old.id, copy.id]))).all()
     assert trail.count("copy_rejected") == 2
