@@ -2,6 +2,7 @@
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 from flask import Flask, redirect, render_template, url_for
@@ -14,6 +15,11 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .extensions import mail as mail_ext  # ``mail`` would be shadowed by backoffice.mail
 
 log = logging.getLogger(__name__)
+
+# A thread that reads then writes outside a write request (a job run in-process) sets
+# ``SQLITE_WRITER.on = True``: its SQLite transactions take the write lock when they
+# begin (see ``database.sqlite_begin_statement``).
+SQLITE_WRITER = threading.local()
 
 ALLOWED_BEFORE_PASSWORD_CHANGE = {"auth.change_password", "auth.logout", "auth.captcha_image"}
 

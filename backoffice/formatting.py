@@ -19,6 +19,14 @@ def hours_text(value, blank=""):
     return format(d.normalize(), "f")
 
 
+def hours_number(value):
+    """A number for spreadsheets: Decimal("30.0") → 30, Decimal("17.50") → 17.5."""
+    if value is None or value == "":
+        return None
+    d = Decimal(str(value))
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
 def init_app(app):
     """The ``hours`` filter: ``{{ d.claimed_hours|hours }}``, ``{{ x|hours('—') }}``."""
     app.jinja_env.filters["hours"] = hours_text

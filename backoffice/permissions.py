@@ -24,7 +24,7 @@ from sqlalchemy import and_, false, func, inspect, or_, select, true
 from wtforms.validators import ValidationError
 
 from .extensions import db
-from .formatting import clerk_gettext, clerk_ngettext, hours_text
+from .formatting import clerk_gettext, clerk_ngettext, hours_number, hours_text
 from .models import GLOBAL, Org
 from .views._export import ExportMixin
 
@@ -314,7 +314,8 @@ class ScopedModelView(ExportMixin, RoleMixin, ModelView):
     column_type_formatters_detail = column_type_formatters
     column_type_formatters_export = {
         **typefmt.EXPORT_FORMATTERS,
-        Decimal: lambda view, value, name=None: hours_text(value),
+        # Exports keep 学时 as numbers a spreadsheet can add up, whole ones as integers.
+        Decimal: lambda view, value, name=None: hours_number(value),
     }
     # Exact counts cost seconds on millions of rows; above the cap the page says so.
     count_cap = None

@@ -905,7 +905,7 @@ def _valid_token(token):
 
 
 def stash_import(class_id, rows):
-    token = secrets.token_urlsafe(24)
+    token = secrets.token_hex(16)  # a storage key must not start with '_' or '-'
     payload = {"class_id": class_id, "rows": [
         {k: getattr(r, k) for k in ("line", "id_number", "name", "score", "passed", "remark")} for r in rows]}
     file_storage.put(f"{IMPORT_PREFIX}/{token}.json", json.dumps(payload, ensure_ascii=False).encode("utf-8"))

@@ -34,8 +34,9 @@ def trainees(n, start=0):
 
 
 def class_body(plan, name="线上公开课第一期", **extra):
-    body = {"plan_id": plan.id, "name": name, "hours": 12, "start_date": f"{YEAR}-04-01",
-            "end_date": f"{YEAR}-04-30", "planned_trainees": 500, "location": "线上", "teacher": "李老师"}
+    body = {"plan_id": plan.id, "name": name, "hours": 12,
+            # A class lies inside its plan's dates.
+            "start_date": plan.start_date.isoformat(), "end_date": plan.end_date.isoformat(), "planned_trainees": 500, "location": "线上", "teacher": "李老师"}
     body.update(extra)
     return body
 
@@ -144,7 +145,7 @@ def test_public_class_goes_to_hrss_and_professional_needs_a_route(app, ctx, api)
 
 
 def test_class_rules_are_the_pages_rules(app, ctx, plan, api):
-    bad = api.post("/api/v1/classes", class_body(plan, start_date=f"{YEAR}-05-01", end_date=f"{YEAR}-04-01"))
+    bad = api.post("/api/v1/classes", class_body(plan, start_date=plan.end_date.isoformat(), end_date=plan.start_date.isoformat()))
     assert bad.status_code == 422 and bad.json["field"] == "end_date" and bad.json["message"] == "结束日期不能早于开始日期"
     missing = api.post("/api/v1/classes", {"plan_id": plan.id})
     assert missing.status_code == 422 and missing.json["code"] == "invalid" and "缺少必填字段" in missing.json["message"]

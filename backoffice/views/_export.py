@@ -11,7 +11,6 @@ and a download link — never a silent cap.
 """
 
 from datetime import date
-from decimal import Decimal
 
 from flask import Response, abort, redirect, stream_with_context, url_for
 from flask_admin.base import expose
@@ -24,7 +23,7 @@ from .. import export_jobs, exports
 from ..extensions import db
 
 BATCH = 2000
-PLAIN = (int, float, str, Decimal)
+PLAIN = (int, float, str)  # Decimal goes through the export type formatter
 
 # How a many-to-one column shows its row, as SQL (the same text as the model's __str__;
 # tests compare the two). Relationships to other models are read through the ORM.

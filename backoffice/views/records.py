@@ -82,10 +82,12 @@ class DeclarationView(ScopedModelView):
         "subject_kind": c.label_formatter(SUBJECT_KINDS),
         "source": c.label_formatter(DECLARATION_SOURCES),
     }
+    # Exports print the labels as text (the list's badges are markup); label formatters
+    # carry their map, so the export still reads plain SQL rows.
     column_formatters_export = {
-        "status": lambda v, ctx, m, n: DECLARATION_STATUSES.get(m.status, m.status),
-        "subject_kind": lambda v, ctx, m, n: SUBJECT_KINDS.get(m.subject_kind, ""),
-        "source": lambda v, ctx, m, n: DECLARATION_SOURCES.get(m.source, ""),
+        "status": c.label_formatter(DECLARATION_STATUSES),
+        "subject_kind": c.label_formatter(SUBJECT_KINDS),
+        "source": c.label_formatter(DECLARATION_SOURCES),
     }
     column_default_sort = ("created_at", True)
     count_cap = 10000
