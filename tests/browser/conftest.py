@@ -183,9 +183,9 @@ def sign_in(page, server, key, password="Demo@2026"):
 
 
 def menu_pages(page):
-    """The paths of the signed-in role's menu (every link of the page's navigation bars,
-    dropdown entries included), the home page first, without duplicates."""
-    hrefs = page.eval_on_selector_all("nav a[href]", "els => els.map(e => e.getAttribute('href'))")
+    """The paths of the signed-in role's menu (every link of the menu bar, dropdown entries
+    included, and of the header's user menu), the home page first, without duplicates."""
+    hrefs = page.eval_on_selector_all("nav a[href], header a[href]", "els => els.map(e => e.getAttribute('href'))")
     out = ["/admin/"]
     for href in hrefs:
         href = href.split("#")[0]
