@@ -27,9 +27,18 @@ def hours_number(value):
     return int(d) if d == d.to_integral_value() else float(d)
 
 
+def hours_grouped(value, blank="0"):
+    """Totals of 学时 with thousands separators, whole ones without decimals: 12,345 / 17.5."""
+    if value is None or value == "":
+        return blank
+    n = hours_number(value)
+    return f"{n:,}" if isinstance(n, int) else f"{n:,.1f}".rstrip("0").rstrip(".")
+
+
 def init_app(app):
     """The ``hours`` filter: ``{{ d.claimed_hours|hours }}``, ``{{ x|hours('—') }}``."""
     app.jinja_env.filters["hours"] = hours_text
+    app.jinja_env.filters["hours_grouped"] = hours_grouped
     from . import audit_text
 
     audit_text.init_app(app)  # audit_action / audit_change / learning_fields

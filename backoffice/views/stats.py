@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from .. import statistics as st
 from ..extensions import db
+from ..formatting import hours_number
 from ..models import TITLE_LEVELS, Affiliation, Industry, Org, UnitType
 from ..permissions import ScopedBaseView, current_scope
 from .home import waiting_item
@@ -197,8 +198,8 @@ def _export_args(node, direct, show_persons, no_department, base):
 
 
 def _row_cells(r):
-    return [r.name, r.persons, r.passed, r.not_passed, r.rate, float(r.public), float(r.professional),
-            float(r.total)]
+    return [r.name, r.persons, r.passed, r.not_passed, r.rate, hours_number(r.public),
+            hours_number(r.professional), hours_number(r.total)]
 
 
 def _person_cells(p, py):
@@ -206,9 +207,9 @@ def _person_cells(p, py):
         return [p.name, p.id_number, p.department.name if p.department else "", p.title_level_label, 0, 0, 0,
                 "", "", "未通过"]
     return [p.name, p.id_number, p.department.name if p.department else "", p.title_level_label,
-            float(py.public_hours), float(py.professional_hours), float(py.total_hours),
-            "" if py.required_public is None else float(py.required_public),
-            "" if py.required_professional is None else float(py.required_professional),
+            hours_number(py.public_hours), hours_number(py.professional_hours), hours_number(py.total_hours),
+            "" if py.required_public is None else hours_number(py.required_public),
+            "" if py.required_professional is None else hours_number(py.required_professional),
             "通过" if py.passed else "未通过"]
 
 

@@ -7,7 +7,7 @@ from tests.browser.flow_helpers import body_text, count, db_value
 
 def test_county_hrss_approves_all_matching_a_filter_and_opens_the_figures(page, login, live_server):
     from backoffice.extensions import db
-    from backoffice.models import Declaration, Org
+    from backoffice.models import Declaration, Membership, Org, Person
 
     login(page, "county")
     county_id = db_value(live_server, lambda: db.session.scalar(select(Org.id).where(Org.division_code == "410105",
@@ -42,3 +42,15 @@ def test_county_hrss_approves_all_matching_a_filter_and_opens_the_figures(page, 
     page.goto(live_server.url + "/admin/certificates/")
     assert page.url.startswith(live_server.url + "/admin/certificates")
     assert "证书" in body_text(page)
+    # 查询统计: the county's completion figures, its persons counted independently.
+    persons = count(live_server, lambda: select(Person.id).join(Membership, Membership.id == Person.membership_id)
+                    .where(Person.county_id == county_id, Membership.status == "active"))
+    page.click("text=查询统计")
+    page.click("text=学时达标统计")
+    page.wait_for_load_state()
+    assert page.url.startswith(live_server.url + "/admin/stats")
+    assert page.locator("#sum-persons").inner_text().replace(",", "") == str(persons)
+    assert "达标率" in body_text(page) and "金水区人民医院" in page.locator("#stats-table").inner_text()
+    page.click("#stats-table a:has-text('金水区人民医院')")  # drill down to the unit
+    page.wait_for_load_state()
+    assert "金水区人民医院" in page.locator("#stats-trail").inner_text()
