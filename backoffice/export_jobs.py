@@ -142,6 +142,9 @@ def run_export(job, progress):
             done = exports.write(export_type, tmp, view.export_headers(), view.export_rows(), _side_progress(job_id))
             tmp.seek(0)
             storage.put(key, tmp)
+    # End the read snapshot of the streaming query before writing the job row (SQLite
+    # refuses to turn a read older than the progress writes into a write).
+    db.session.rollback()
     job = db.session.get(Job, job_id)
     job.result_key = key
     job.total = done

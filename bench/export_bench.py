@@ -120,8 +120,11 @@ def main():
         for export_type in args.types.split(","):
             out = subprocess.run(
                 [sys.executable, __file__, "--child", "--url", url, "--membership", str(province), "--type", export_type],
-                check=True, capture_output=True, text=True,
+                capture_output=True, text=True,
             )
+            if out.returncode:
+                print(out.stderr[-3000:], flush=True)
+                continue
             figures = json.loads(out.stdout.strip().splitlines()[-1])
             load = os.getloadavg()[0]
             print(f"{kind} {export_type}: {figures['rows']:,} rows in {figures['seconds']} s = "
