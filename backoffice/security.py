@@ -24,7 +24,7 @@ import time
 from datetime import datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, has_request_context, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from limits import parse
 from limits.strategies import MovingWindowRateLimiter
@@ -128,7 +128,7 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
 
     def _delete_session(self, store_id):
         self._drop_unflushed()
-        db.session.execute(delete(self._model()).where(self._model().session_id == store_id))
+        db.session.execute(delete(self._model()).where(self._model().session_id.in_([store_id, *_stale_ids()])))
         db.session.commit()
 
     def _upsert_session(self, session_lifetime, session, store_id):
@@ -136,6 +136,9 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
         data = self.serializer.encode(session)
         expiry = datetime.utcnow() + session_lifetime
         self._drop_unflushed()
+        stale = _stale_ids()
+        if stale:
+            db.session.execute(delete(model).where(model.session_id.in_(stale)))
         done = db.session.execute(
             update(model).where(model.session_id == store_id).values(data=data, expiry=expiry)
         ).rowcount
@@ -189,11 +192,28 @@ def _session_interface(app):
     return DatabaseSessionInterface(app, key_prefix=prefix)
 
 
+STALE_KEY = "backoffice_stale_session_ids"
+
+
+def _stale_ids():
+    """Stored ids this request replaced: deleted with the write of the new session."""
+    return g.pop(STALE_KEY, []) if has_request_context() else []
+
+
 def rotate_session():
-    """A new session id for the same browser (sign-in): the old id stops working."""
+    """A new session id for the same browser (sign-in): the old id stops working.
+
+    On the database store the old row is deleted in the same transaction that writes
+    the new one, at the end of the request: deleting it here would commit in the middle
+    of the view (on SQLite the view's later read-then-write could then not take the
+    write lock). Redis deletes at once."""
     interface = current_app.session_interface
     if hasattr(interface, "_delete_session") and getattr(session, "sid", None):
-        interface._delete_session(interface._get_store_id(session.sid))
+        store_id = interface._get_store_id(session.sid)
+        if isinstance(interface, DatabaseSessionInterface):
+            g.setdefault(STALE_KEY, []).append(store_id)
+        else:
+            interface._delete_session(store_id)
         session.sid = interface._generate_sid(interface.sid_length)
     session.modified = True
 

@@ -100,6 +100,18 @@ def _rollback(request, app):
             connection.close()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(app):
+    """Every test starts with empty rate-limit counters: all test clients come from
+    127.0.0.1, so a fast run would otherwise carry one test's posts into the next
+    test's per-minute limits. Tests of the limits make their requests within one test."""
+    from backoffice.extensions import limiter
+
+    with app.app_context():
+        limiter.reset()
+    yield
+
+
 @pytest.fixture
 def ctx(app):
     with app.app_context():

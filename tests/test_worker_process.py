@@ -133,7 +133,9 @@ def test_a_killed_worker_s_print_job_runs_again_and_completes_once(worker_db, ba
                     break
                 time.sleep(0.5)
             assert job.state == "done", (job.state, job.error, log_path.read_text()[-3000:])
-            assert job.attempts == 2 and row.status == "done" and row.pages == N and row.done == N
+            # Run again at least once (on a starved machine a slow run can be taken for a dead
+            # one a second time); what must hold is below: the result is made exactly once.
+            assert job.attempts >= 2 and row.status == "done" and row.pages == N and row.done == N
 
             # 3. exactly once: one valid certificate per person, no number twice, earlier numbers kept
             certs = db.session.execute(select(Certificate.person_id, Certificate.number).where(
