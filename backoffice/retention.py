@@ -13,8 +13,12 @@ Registered here:
   than ``JOB_ROW_RETENTION_DAYS`` (default 30).
 - ``import_stashes``: score-import uploads parsed but never confirmed, after
   ``IMPORT_STASH_RETENTION_HOURS`` (default 24).
+- ``sessions``: rows of the database session store past their expiry (Redis expires
+  its own keys).
+- ``reset_token_uses``: the record that a reset link was used, once the link itself has
+  expired (links live one hour; the record is kept a day).
 
-Other modules add theirs (expired sessions, used reset tokens)::
+Other modules add theirs::
 
     from backoffice import retention
 
@@ -33,7 +37,7 @@ from sqlalchemy import delete, select, update
 
 from . import storage
 from .extensions import db
-from .models import CertificateJob, Job, now
+from .models import CertificateJob, HttpSession, Job, PasswordResetUse, now
 
 log = logging.getLogger(__name__)
 
@@ -121,3 +125,21 @@ def drop_abandoned_imports(app):
     for key in old:
         backend.delete(key)
     return len(old)
+
+
+@hook("sessions")
+def drop_expired_sessions(app):
+    from datetime import datetime
+
+    result = db.session.execute(delete(HttpSession).where(HttpSession.expiry <= datetime.utcnow()))
+    db.session.commit()
+    return result.rowcount
+
+
+@hook("reset_token_uses")
+def drop_expired_reset_uses(app):
+    # A used link is refused as used for as long as it could still be valid (one hour);
+    # after that it is refused as expired, so the record can go.
+    result = db.session.execute(delete(PasswordResetUse).where(PasswordResetUse.used_at < now() - timedelta(days=1)))
+    db.session.commit()
+    return result.rowcount

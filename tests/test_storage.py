@@ -205,9 +205,9 @@ def test_old_system_job_rows_are_dropped_and_hooks_can_be_added(app, ctx, monkey
         raise RuntimeError("boom")
 
     monkeypatch.setitem(retention.HOOKS, "a_broken_one", broken)
-    monkeypatch.setitem(retention.HOOKS, "sessions", lambda app: seen.append(app) or 3)
+    monkeypatch.setitem(retention.HOOKS, "a_counting_one", lambda app: seen.append(app) or 3)
     results = retention.run_all(app)
-    assert results["sessions"] == 3 and seen == [app] and results["a_broken_one"] is None
+    assert results["a_counting_one"] == 3 and seen == [app] and results["a_broken_one"] is None
     db.session.expire_all()
     assert db.session.get(Job, old_id) is None and db.session.get(Job, recent_id) is not None
 
@@ -234,3 +234,23 @@ def test_old_audit_rows_are_archived_to_a_file_before_they_leave_the_table(app, 
     assert lines[0]["at"] == "2001-05-01T08:00:00"
     assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.at < datetime(2002, 1, 1))) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditLog)) > 0  # newer rows stay
+
+
+def test_expired_sessions_and_old_reset_records_are_dropped(app, ctx):
+    from backoffice.models import Account, HttpSession, PasswordResetUse
+
+    account_id = db.session.scalar(select(Account.id).limit(1))
+    utc = datetime.utcnow()
+    db.session.add_all([
+        HttpSession(session_id="retention-expired", data=b"x", expiry=utc - timedelta(minutes=1)),
+        HttpSession(session_id="retention-live", data=b"x", expiry=utc + timedelta(minutes=30)),
+        PasswordResetUse(token_id="retention-old", account_id=account_id, used_at=now() - timedelta(days=2)),
+        PasswordResetUse(token_id="retention-new", account_id=account_id, used_at=now() - timedelta(minutes=5)),
+    ])
+    db.session.commit()
+    results = retention.run_all(app)
+    assert results["sessions"] >= 1 and results["reset_token_uses"] >= 1
+    db.session.expire_all()
+    sessions = set(db.session.scalars(select(HttpSession.session_id).where(HttpSession.session_id.like("retention-%"))))
+    uses = set(db.session.scalars(select(PasswordResetUse.token_id).where(PasswordResetUse.token_id.like("retention-%"))))
+    assert sessions == {"retention-live"} and uses == {"retention-new"}
