@@ -12,7 +12,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from .. import declarations, exports, jobs, workflow
 from ..extensions import db
@@ -24,16 +24,14 @@ from ..models import (
     STEP_LEVELS,
     STEP_STATUSES,
     SUBJECT_KINDS,
-    Account,
-    AuditLog,
     Declaration,
     Org,
-    ReviewStep,
 )
 from ..permissions import ScopedBaseView, current_scope
 from . import _queue as Q
 from ._export import serve as export_serve
 from .home import waiting_item
+from .records import declaration_trail
 
 log = logging.getLogger(__name__)
 
@@ -304,18 +302,8 @@ class DeclarationTrailView(ScopedBaseView):
     @expose("/<int:id>")
     def details_view(self, id):
         d = current_scope().get_or_404(Declaration, id)
-        steps = db.session.scalars(
-            select(ReviewStep).where(ReviewStep.declaration_id == d.id).order_by(ReviewStep.seq)
-            .options(joinedload(ReviewStep.org), joinedload(ReviewStep.actor))
-        ).unique().all()
         # The trail is reached through the record (already scope-checked above).
-        audit_rows = db.session.execute(
-            select(AuditLog, Account.name, Org.name)
-            .outerjoin(Account, Account.id == AuditLog.actor_account_id)
-            .outerjoin(Org, Org.id == AuditLog.actor_org_id)
-            .where(AuditLog.object_type == "declaration", AuditLog.object_id == d.id)
-            .order_by(AuditLog.at, AuditLog.id)
-        ).all()
+        steps, audit_rows = declaration_trail(d)
         reviewer = workflow.is_reviewer_of(current_user, d.current_level, d.current_org_id) and d.status == "pending"
         round_steps = workflow.steps_of_round(d)
         can_send_back = self._can_send_back(d, round_steps)

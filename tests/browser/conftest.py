@@ -23,6 +23,7 @@ only-on-failure``, set in ``.ci/run``).
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 
 import pytest
 
@@ -93,16 +94,17 @@ class LiveServer:
         self.app, self.url, self.accounts = app, url, accounts
 
 
-@pytest.fixture
-def live_server(_template_db, tmp_path):
+@contextmanager
+def _serving(template_db, root):
+    """A live server over a fresh copy of the template database under ``root``."""
     from werkzeug.serving import make_server
 
     from backoffice.extensions import db
 
-    template, accounts = _template_db
-    path = tmp_path / "live.sqlite3"
+    template, accounts = template_db
+    path = root / "live.sqlite3"
     shutil.copy(template, path)
-    app = _app(path, tmp_path / "uploads")
+    app = _app(path, root / "uploads")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -115,6 +117,12 @@ def live_server(_template_db, tmp_path):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(_template_db, tmp_path):
+    with _serving(_template_db, tmp_path) as server:
+        yield server
 
 
 @pytest.fixture
@@ -144,27 +152,8 @@ def login(live_server):
 
 @pytest.fixture(scope="module")
 def module_live_server(_template_db, tmp_path_factory):
-    from werkzeug.serving import make_server
-
-    from backoffice.extensions import db
-
-    template, accounts = _template_db
-    root = tmp_path_factory.mktemp("module-live")
-    path = root / "live.sqlite3"
-    shutil.copy(template, path)
-    app = _app(path, root / "uploads")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="module-live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", accounts)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with _serving(_template_db, tmp_path_factory.mktemp("module-live")) as server:
+        yield server
 
 
 def sign_in(page, server, key, password="Demo@2026"):
