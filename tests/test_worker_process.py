@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from backoffice import create_app
 from backoffice.config import TestConfig
+from backoffice.database import read_only_transactions
 from backoffice.extensions import db
 from backoffice.models import Certificate, CertificateJob, Job, Person
 
@@ -91,9 +92,12 @@ def test_a_killed_worker_s_print_job_runs_again_and_completes_once(worker_db, ba
                                     env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def state():
+        # A fresh read-only transaction: outside a request SQLite transactions take the
+        # write lock when they begin, and this loop must not hold it against the worker.
         db.session.remove()
-        row = db.session.scalar(select(CertificateJob).order_by(CertificateJob.id.desc()))
-        return row, db.session.get(Job, row.job_id)
+        with read_only_transactions():
+            row = db.session.scalar(select(CertificateJob).order_by(CertificateJob.id.desc()))
+            return row, db.session.get(Job, row.job_id)
 
     worker = None
     prefix = "甲" if backend == "redis" else "乙"
