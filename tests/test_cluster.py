@@ -213,6 +213,8 @@ def test_an_attachment_uploaded_through_a_downloads_through_b(cluster):
     data = {"subject_kind": "professional", "form_id": str(form_id), "year": str(date.today().year),
             "subject_id": str(subject_id), "fields-conference-level": "provincial", "fields-conference-days": "1",
             "fields-conference-paper": "0", "claimed_hours": "4", "remarks": "集群测试", "action": "save",
+            "content": "集群测试：学术会议", "organiser": "河南省医学会", "result": "合格",
+            "start_date": f"{date.today().year}-03-01", "end_date": f"{date.today().year}-03-01",
             "csrf_token": a.csrf("/admin/my/declare/")}
     r = a.http.post(a.url("/admin/my/declare/"), data=data, timeout=60,
                     files={"attachment": ("scan.png", io.BytesIO(payload), "image/png")})
