@@ -97,9 +97,11 @@ def test_person_registers_is_approved_declares_follows_the_trail_and_prints(
     # 4. A person with a passed year prints the certificate (a PDF).
     with demo_page(browser, browser_context_args, live_server, "person") as zhang:
         zhang.goto(live_server.url + "/admin/my/completion/")
-        link = zhang.locator("a:has-text('证书打印')").first
-        assert link.count() == 1, body_text(zhang)[:800]
-        href = link.get_attribute("href")
-        response = zhang.request.get(live_server.url + href if href.startswith("/") else href)
+        # Printing issues a certificate: a POST of the row's form (CSRF token and all).
+        form = zhang.locator("form:has(button:has-text('证书打印'))").first
+        assert form.count() == 1, body_text(zhang)[:800]
+        action = form.get_attribute("action")
+        token = form.locator("input[name=csrf_token]").get_attribute("value")
+        response = zhang.request.post(live_server.url + action, form={"csrf_token": token})
         assert response.status == 200 and response.headers["content-type"].startswith("application/pdf")
         assert response.body()[:4] == b"%PDF"
