@@ -130,17 +130,7 @@ def login(live_server):
     """login(page, key, password=...) signs in through the login page."""
 
     def _login(page, key, password="Demo@2026"):
-        account = live_server.accounts[key]
-        page.goto(live_server.url + "/login")
-        page.select_option("#role_type", account["role_type"])
-        if account["org_code"]:
-            page.fill("#org_code", account["org_code"])
-        page.fill("#id_number", account["id_number"])
-        page.fill("#password", password)
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
-        assert "/login" not in page.url, page.locator("body").inner_text()[:500]
-        return account
+        return sign_in(page, live_server, key, password)
 
     return _login
 
