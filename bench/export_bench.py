@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.generate import OUT, database_url, generate, make_app, prepare  # noqa: E402
+from bench.generate import OUT, database_url, generate, make_app, prepare, state_file  # noqa: E402
 
 NAME = "bench_export"
 
@@ -85,7 +85,9 @@ def child(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--decls", type=int, default=1_000_000, help="background declarations")
-    parser.add_argument("--reuse", action="store_true", help="SQLite: reuse bench/out/bench_export.sqlite3")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse a kept database (SQLite: bench/out/<name>.sqlite3; PostgreSQL: <name>)")
+    parser.add_argument("--name", default=NAME, help="the benchmark database's name (e.g. stats_bench's kept one)")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument("--types", default="xlsx,csv")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -98,14 +100,20 @@ def main():
         return child(args)
 
     kind = "postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
-    sqlite_path = OUT / f"{NAME}.sqlite3"
+    sqlite_path = OUT / f"{args.name}.sqlite3"
     drop = None
-    if kind == "sqlite" and args.reuse and sqlite_path.exists():
-        url = f"sqlite:///{sqlite_path}"
-        prepare(url)  # applies migrations added since the file was built
-        state = json.loads((OUT / "state-sqlite.json").read_text())
+    if args.reuse and (kind == "postgres" or sqlite_path.exists()):
+        if kind == "sqlite":
+            url = f"sqlite:///{sqlite_path}"
+        else:
+            from backoffice.config import normalise_database_url
+
+            url = normalise_database_url(os.environ["DATABASE_URL"]).rpartition("/")[0] + "/" + args.name
+        app = prepare(url)  # applies migrations added since the file was built
+        with app.app_context():
+            state = json.loads(state_file().read_text())
     else:
-        url, drop = database_url(kind, NAME)
+        url, drop = database_url(kind, args.name)
         app = prepare(url)
         with app.app_context():
             from backoffice.extensions import db

@@ -386,9 +386,19 @@ def bench_admins(tree, password_hash):
 
 def generate(n_background, seed=20260101, first=None):
     """Fill (first call) or grow (later calls) the benchmark database; returns a summary."""
+    from backoffice.database import read_only_transactions
+
+    # Outside a request the application's SQLite transactions take the write lock when
+    # they begin; the session here only reads (and builds indexes) between the bulk
+    # writer's own transactions, so its transactions start deferred.
+    with read_only_transactions():
+        return _generate(n_background, seed, first)
+
+
+def _generate(n_background, seed, first):
     rng = random.Random(seed + (0 if first is None else n_background))
     t0 = time.perf_counter()
-    state_path = OUT / f"state-{db.engine.dialect.name}.json"
+    state_path = state_file()
     index_defs = _drop_indexes()  # loading first and indexing after is several times faster
     w = Writer()
     form_id = db.session.scalar(select(LearningForm.id).where(LearningForm.code == "training_class"))
@@ -446,6 +456,13 @@ def make_app(url):
     OUT.mkdir(parents=True, exist_ok=True)
     return create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, UPLOAD_DIR=str(OUT / "uploads"),
                       WTF_CSRF_ENABLED=False)
+
+
+def state_file():
+    """Where the generated database's ids (tree, admins, hot sets) are kept: one file per
+    database, so several kept benchmark databases can be measured again."""
+    name = Path(db.engine.url.database or "memory").stem
+    return OUT / f"state-{db.engine.dialect.name}-{name}.json"
 
 
 def prepare(url):

@@ -216,20 +216,22 @@ def make_app(url):
                       JOB_QUEUE_FILE=str(gen.OUT / "job-queue.sqlite3"))
 
 
-def reuse(kind):
+def reuse(kind, name, do_approve=True):
+    """Measure a kept database again (generated earlier with ``--keep``/``--generate-only``)."""
     import json
 
     from backoffice.config import normalise_database_url
 
     if kind == "sqlite":
-        url = f"sqlite:///{gen.OUT / 'bench_stats.sqlite3'}"
+        url = f"sqlite:///{gen.OUT / (name + '.sqlite3')}"
     else:
-        url = normalise_database_url(os.environ["DATABASE_URL"]).rpartition("/")[0] + "/bench_stats"
+        url = normalise_database_url(os.environ["DATABASE_URL"]).rpartition("/")[0] + "/" + name
     app = make_app(url)
-    state = json.loads((gen.OUT / f"state-{'sqlite' if kind == 'sqlite' else 'postgresql'}.json").read_text())
     with app.app_context():
+        state = json.loads(gen.state_file().read_text())
         counts = {"person_years": db.session.scalar(select(func.count()).select_from(PersonYear))}
-    measure(app, state, f"{kind}, kept database", 0.0, counts, do_approve=True)
+        db.session.rollback()
+    measure(app, state, f"{kind}, kept database {name}", 0.0, counts, do_approve=do_approve)
 
 
 def main():
@@ -238,13 +240,17 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--reuse", action="store_true",
                         help="measure the kept database as it is (no generation, no rebuild)")
+    parser.add_argument("--name", default="bench_stats", help="the benchmark database's name")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="generate, rebuild the summary and keep the database; measure later with --reuse")
+    parser.add_argument("--no-approve", action="store_true", help="skip the approve-all comparison")
     args = parser.parse_args()
     kind = "postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
     sizes = [int(x) for x in (args.sizes or ("1000000,9900000" if kind == "postgres" else "400000,1650000"))
              .split(",")]
     if args.reuse:
-        return reuse(kind)
-    url, drop = gen.database_url(kind, name="bench_stats")
+        return reuse(kind, args.name, do_approve=not args.no_approve)
+    url, drop = gen.database_url(kind, name=args.name)
     print(f"benchmark database: {kind}; background sizes {sizes}", flush=True)
     gen.prepare(url)
     app = make_app(url)
@@ -257,13 +263,16 @@ def main():
             print(f"generated +{result['added']:,} declarations in {result['seconds']} s "
                   f"(total {result['declarations']:,})", flush=True)
             counts, seconds = rebuild(app)
+            if args.generate_only:
+                print(f"  rebuild-summary: {seconds:.1f} s ({counts})", flush=True)
+                continue
             measure(app, result["state"], f"{kind}, {result['declarations']:,} declarations", seconds, counts,
-                    do_approve=True)
+                    do_approve=not args.no_approve)
     finally:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        if not args.keep:
+        if not (args.keep or args.generate_only):
             drop()
             print("benchmark database removed")
 
