@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from backoffice.extensions import db
 from backoffice.models import (
+    ApiKey,
     Membership,
     Org,
     OrgChangeRequest,
@@ -288,6 +289,19 @@ def test_roles_without_the_page_cannot_export_it(signed_in):
     for url in ("/admin/person-registrations/export/xlsx/", "/admin/transfers-out/export/csv/",
                 "/admin/score_declaration/export/xlsx/"):
         assert county.get(url).status_code == 403, url
+
+
+# --------------------------------------------------------------------------- API 密钥管理
+def test_api_keys_export_the_institutions_keys(signed_in, foreign):
+    inst = signed_in("institution")
+    form = {"name": "某学习平台", "allowed_ips": "203.0.113.0/24", "expires_on": ""}
+    assert inst.post("/admin/api_keys/", form).status_code == 200
+    header, rows = page_export(inst, "/admin/api_keys/")
+    assert header == ["名称", "前缀", "IP 白名单", "有效期至", "状态", "最近使用", "调用次数"]
+    key = db.session.scalar(select(ApiKey).where(ApiKey.name == "某学习平台"))
+    assert len(rows) == count(ApiKey, ApiKey.institution_id == membership_of("institution").org_id) == 1
+    assert rows[0] == ["某学习平台", key.prefix, "203.0.113.0/24", "长期", key.state_label, "", "0"]
+    assert page_export(foreign["browser"], "/admin/api_keys/")[1] == []
 
 
 # --------------------------------------------------------------------------- large exports

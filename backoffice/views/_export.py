@@ -5,6 +5,9 @@ query (``get_query``) with the list's current search, filters and sort, read in 
 (``yield_per``) with the relationships the columns show loaded per batch, formatted with
 the list's Chinese labels (HTML stripped) and written by ``backoffice.exports``.
 
+``ListExportMixin`` does the same for the custom list pages (``ScopedBaseView``): the
+page names its one list query and its columns, and exports exactly what it lists.
+
 Up to ``EXPORT_JOB_THRESHOLD`` rows (default 20,000) the file is built in the request;
 above it the export becomes a background job (``backoffice.export_jobs``) with progress
 and a download link — never a silent cap.
