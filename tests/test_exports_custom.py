@@ -102,6 +102,15 @@ def test_sysadmins_export_every_sysadmin_and_nobody_else_may(signed_in):
         assert signed_in(key).get("/admin/sysadmins/export/xlsx/").status_code == 403
 
 
+def test_org_accounts_export_leaves_out_the_admins_link(signed_in):
+    """管理账户 is a model list (exported by ExportMixin); its 管理员信息 column is a link
+    on the page, the same word in every row of a file."""
+    header, rows = xlsx_rows(signed_in("county").get("/admin/org_accounts/export/xlsx/"))
+    assert header[:2] == ("名称", "类别") and "管理员信息" not in header
+    assert HOSPITAL in [r[0] for r in rows]
+    assert "郑州市第七中学" not in [r[0] for r in rows]
+
+
 PDF = b"%PDF-1.4 scan"
 
 
