@@ -18,7 +18,7 @@ import os
 import secrets
 import tempfile
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import current_app, request
 from flask_login import current_user, login_user
@@ -64,7 +64,9 @@ def submit(view, export_type):
         "title": str(view.name),
         "export_type": export_type,
         "path": request.path,
-        "query": request.query_string.decode("latin-1"),
+        # Re-encoded from the parsed args: a client may send the query's UTF-8 unescaped,
+        # and the worker rebuilds the request from this text.
+        "query": urlencode(list(request.args.items(multi=True))),
         "filename": view.export_filename(export_type),
     }
     job = jobs.submit(KIND, params, owner=current_user._get_current_object())

@@ -10,39 +10,13 @@ from sqlalchemy import select
 from backoffice.extensions import db
 from backoffice.models import Declaration, TraineeScore, TrainingClass, TrainingPlan
 
-from .conftest import org, sign_in
-from .training_helpers import (
-    approve_plan,
-    create_class,
-    create_plan,
-    make_institution,
-    make_person,
-    upload_scores,
-    xlsx,
-)
+from .conftest import sign_in
+from .training_helpers import create_plan, foreign_institution, xlsx
 
 
 @pytest.fixture
 def foreign(app, ctx):
-    """A second institution (under 郑州市) with an approved plan, a class, scores and a
-    pending upload; returns its rows and its signed-in browser."""
-    inst, admin = make_institution()
-    other = sign_in(app.test_client(), admin)
-    plan = create_plan(other, "外机构专业计划", route="hrss")
-    assert plan.current_org.name == "郑州市人力资源和社会保障局"
-    plan = approve_plan(sign_in(app.test_client(), "city"), plan)
-    assert plan.status == "approved"
-    cls = create_class(other, plan, "外机构培训班")
-    people = [make_person(f"外学员{i}", org("郑州市金水区人民医院"), 400 + i) for i in range(3)]
-    db.session.commit()
-    url, _ = upload_scores(other, cls, xlsx([(p.id_number, p.name, 90, "合格", "") for p in people[:2]]))
-    other.post(url.replace("/preview/", "/confirm/"), {"confirm": "1"}, form_url=url)
-    _, _ = upload_scores(other, cls, xlsx([(people[2].id_number, people[2].name, 90, "合格", "")]))
-    token = _.request.path.rsplit("/", 1)[1]
-    draft = create_plan(other, "外机构草稿计划", submit=False)
-    score = cls.scores.first()
-    return {"inst": inst, "browser": other, "plan": plan, "draft": draft, "cls": cls, "score": score,
-            "token": token, "people": people}
+    return foreign_institution(app)
 
 
 def _visible(browser, url, text):

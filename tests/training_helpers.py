@@ -20,7 +20,7 @@ from backoffice.models import (
 from backoffice.tree import attach, place_person
 from backoffice.validators import make_credit_code, make_id_number
 
-from .conftest import PASSWORD, org
+from .conftest import PASSWORD, org, sign_in
 
 YEAR = date.today().year
 
@@ -139,3 +139,25 @@ def upload_scores(browser, cls, content, filename="scores.xlsx"):
                             form_url="/admin/trainee_scores/import/", content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
     return response.headers["Location"], browser.get(response.headers["Location"])
+
+
+def foreign_institution(app):
+    """A second institution (under 郑州市) with an approved plan, a class, scores and a
+    pending upload; returns its rows and its signed-in browser."""
+    inst, admin = make_institution()
+    other = sign_in(app.test_client(), admin)
+    plan = create_plan(other, "外机构专业计划", route="hrss")
+    assert plan.current_org.name == "郑州市人力资源和社会保障局"
+    plan = approve_plan(sign_in(app.test_client(), "city"), plan)
+    assert plan.status == "approved"
+    cls = create_class(other, plan, "外机构培训班")
+    people = [make_person(f"外学员{i}", org("郑州市金水区人民医院"), 400 + i) for i in range(3)]
+    db.session.commit()
+    url, _ = upload_scores(other, cls, xlsx([(p.id_number, p.name, 90, "合格", "") for p in people[:2]]))
+    other.post(url.replace("/preview/", "/confirm/"), {"confirm": "1"}, form_url=url)
+    _, _ = upload_scores(other, cls, xlsx([(people[2].id_number, people[2].name, 90, "合格", "")]))
+    token = _.request.path.rsplit("/", 1)[1]
+    draft = create_plan(other, "外机构草稿计划", submit=False)
+    score = cls.scores.first()
+    return {"inst": inst, "browser": other, "plan": plan, "draft": draft, "cls": cls, "score": score,
+            "token": token, "people": people}

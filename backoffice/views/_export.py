@@ -5,6 +5,9 @@ query (``get_query``) with the list's current search, filters and sort, read in 
 (``yield_per``) with the relationships the columns show loaded per batch, formatted with
 the list's Chinese labels (HTML stripped) and written by ``backoffice.exports``.
 
+``ListExportMixin`` does the same for the custom list pages (``ScopedBaseView``): the
+page names its one list query and its columns, and exports exactly what it lists.
+
 Up to ``EXPORT_JOB_THRESHOLD`` rows (default 20,000) the file is built in the request;
 above it the export becomes a background job (``backoffice.export_jobs``) with progress
 and a download link — never a silent cap.
@@ -12,12 +15,12 @@ and a download link — never a silent cap.
 
 from datetime import date
 
-from flask import Response, abort, redirect, stream_with_context, url_for
+from flask import Response, abort, redirect, request, stream_with_context, url_for
 from flask_admin.base import expose
 from flask_admin.tools import rec_getattr
 from markupsafe import Markup
-from sqlalchemy import func, inspect
-from sqlalchemy.orm import ColumnProperty, RelationshipProperty, aliased, selectinload
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import ColumnProperty, Query, RelationshipProperty, aliased, selectinload
 
 from .. import export_jobs, exports
 from ..extensions import db
@@ -196,6 +199,68 @@ class ExportMixin:
         return serve(self, export_type)
 
 
+class ListExportMixin:
+    """Export of a custom list page (``ScopedBaseView``): .xlsx and CSV of the rows the
+    page lists, under its current filters, through the same scoped query.
+
+    The page declares ``list_query(args)`` — the one function its list is read with
+    (scope, filters from ``args``, the list's order; a Query or a SELECT) — and
+    ``export_columns()``, (Chinese header, cell function of one result row) pairs with
+    the page's labels; ``export_loads`` are loader options for what the cells read.
+    The page links ``export_url('xlsx')`` / ``export_url('csv')`` (template
+    ``admin/_export_links.html``); above the threshold the export becomes a job, which
+    re-runs ``list_query`` in the worker under the owner's membership and request args.
+    """
+
+    can_export = True
+    export_types = list(exports.EXPORT_TYPES)
+    export_loads = ()
+
+    def list_query(self, args):
+        raise NotImplementedError
+
+    def export_columns(self):
+        raise NotImplementedError
+
+    def _export_stmt(self):
+        query = self.list_query(request.args)
+        return query.statement if isinstance(query, Query) else query
+
+    def export_headers(self):
+        return [header for header, _ in self.export_columns()]
+
+    def export_count(self, limit=None):
+        stmt = self._export_stmt().order_by(None)
+        if limit is not None:
+            stmt = stmt.limit(limit + 1)
+        return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+    def export_rows(self):
+        cells = [cell for _, cell in self.export_columns()]
+        stmt = self._export_stmt()
+        if self.export_loads:
+            stmt = stmt.options(*self.export_loads)
+        result = db.session.execute(stmt.execution_options(yield_per=BATCH))
+        if len(stmt.column_descriptions) == 1:
+            result = result.scalars()
+        for row in result:
+            yield [cell(row) for cell in cells]
+
+    def export_filename(self, export_type):
+        return f"{self.endpoint}-{date.today().isoformat()}.{export_type}"
+
+    def export_url(self, export_type):
+        """The export of what the page shows now: its query args, without the page number."""
+        args = {k: v for k, v in request.args.items() if k != "page"}
+        return url_for(".export", export_type=export_type, **args)
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type):
+        if export_type not in self.export_types:
+            abort(404)
+        return serve(self, export_type)
+
+
 def serve(source, export_type):
     """Answer an export request for ``source`` — a view with ``export_count(limit)``,
     ``export_headers()``, ``export_rows()`` and ``export_filename(type)`` that read the
@@ -242,4 +307,4 @@ def _chunks(fileobj, size=1 << 16):
         fileobj.close()
 
 
-__all__ = ["ExportMixin", "serve"]
+__all__ = ["ExportMixin", "ListExportMixin", "serve"]

@@ -13,6 +13,7 @@ from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -23,6 +24,7 @@ from ..permissions import ScopedBaseView, ScopedModelView, current_scope
 from ..security import safe_next
 from ..validators import IdNumber
 from . import _common as c
+from ._export import ListExportMixin
 from .home import waiting_item
 
 
@@ -75,19 +77,57 @@ def _apply_review_kind(query, kind):
 
 
 # --------------------------------------------------------------------------- 审核账户
-class AccountReviewView(ScopedBaseView):
+def _review_kind_label(m):
+    return "人社管理员" if m.role == "hrss_admin" else ORG_KINDS.get(m.org.kind, "")
+
+
+def _reviewer_name(m):
+    reviewer = accounts.reviewer_of_membership(m)
+    return reviewer.name if reviewer else ""
+
+
+# The account columns of the admin lists (export cells of a Membership row).
+ADMIN_COLUMNS = (
+    ("姓名", lambda m: m.account.name),
+    ("身份证号", lambda m: m.account.id_number),
+    ("手机号码", lambda m: m.account.phone),
+    ("电子邮箱", lambda m: m.account.email),
+)
+ADMIN_LOADS = (selectinload(Membership.account),)
+
+
+def _status_label(m):
+    return ACCOUNT_STATUSES.get(m.status, m.status)
+
+
+class AccountReviewView(ListExportMixin, ScopedBaseView):
     """审核账户: pending registrations of subordinate HRSS admins, industry depts, units, institutions."""
 
     roles = ("hrss_admin",)
+    export_loads = (selectinload(Membership.org), selectinload(Membership.account))
+
+    def list_query(self, args):
+        query = _apply_review_kind(accounts.pending_registrations(current_scope()), args.get("kind", ""))
+        return query.order_by(Membership.created_at, Membership.id)
+
+    def export_columns(self):
+        return (
+            ("注册类型", _review_kind_label),
+            ("组织名称", lambda m: m.org.name),
+            ("组织机构代码", lambda m: m.org.code),
+            ("申请人", lambda m: m.account.name),
+            ("身份证号", lambda m: m.account.id_number),
+            ("审核部门", _reviewer_name),
+            ("注册时间", lambda m: m.created_at),
+        )
 
     @expose("/")
     def index(self):
-        scope = current_scope()
         kind = request.args.get("kind", "")
-        query = _apply_review_kind(accounts.pending_registrations(scope), kind)
-        total = query.count()
+        query = self.list_query(request.args)
+        total = query.order_by(None).count()
         page = _page()
-        rows = query.order_by(Membership.created_at, Membership.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE).all()
+        rows = query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE).all()
         return self.render(
             "accounts/review_list.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE, kind=kind,
             kinds=REVIEW_KINDS, reviewer_of=accounts.reviewer_of_membership, org_kinds=ORG_KINDS,
@@ -164,6 +204,7 @@ class OrgAccountsView(ScopedModelView):
             url_for(".admins", org_id=model.id))
 
     column_formatters = {"kind": c.org_kind, "status": c.org_status, "admins": _admins_link}
+    column_export_exclude_list = ("admins",)  # a link on the page, the same word in every exported row
 
     def _mine(self, query):
         own = current_user.org_id
@@ -236,13 +277,31 @@ def role_menus(admin, membership):
     return menus
 
 
-class OrgAdminsView(ScopedBaseView):
+class OrgAdminsView(ListExportMixin, ScopedBaseView):
     """管理人员管理: the super-admin's own organisation's admins."""
 
     roles = ("unit_admin", "institution_admin", "industry_admin", "hrss_admin")
+    export_loads = ADMIN_LOADS
 
     def is_accessible(self):
         return super().is_accessible() and current_user.is_super and current_user.org is not None
+
+    def list_query(self, args):
+        return accounts.org_admins(current_scope(), current_user.org)
+
+    def export_columns(self):
+        names = dict(role_menus(self.admin, current_user))
+
+        def menus(m):
+            if m.is_super or m.menus is None:
+                return "全部"
+            return "、".join(names.get(e, e) for e in m.menus) or "无"
+
+        return ADMIN_COLUMNS + (
+            ("超级管理员", lambda m: "是" if m.is_super else ""),
+            ("状态", _status_label),
+            ("菜单权限", menus),
+        )
 
     def _own(self, membership_id):
         m = accounts.org_admins(current_scope(), current_user.org).filter(Membership.id == membership_id).one_or_none()
@@ -252,7 +311,7 @@ class OrgAdminsView(ScopedBaseView):
 
     @expose("/")
     def index(self):
-        rows = accounts.org_admins(current_scope(), current_user.org).all()
+        rows = self.list_query(request.args).all()
         return self.render("accounts/org_admins.html", rows=rows, statuses=ACCOUNT_STATUSES,
                            menu_names=dict(role_menus(self.admin, current_user)))
 
@@ -385,11 +444,18 @@ class SystemUserView(ScopedModelView):
 
 
 # --------------------------------------------------------------------------- 管理人员管理 (system admins)
-class SysadminsView(ScopedBaseView):
+class SysadminsView(ListExportMixin, ScopedBaseView):
     roles = ("sysadmin",)
+    export_loads = ADMIN_LOADS
 
     def _rows(self):
         return current_scope().query(Membership).filter(Membership.role == "sysadmin").order_by(Membership.id)
+
+    def list_query(self, args):
+        return self._rows()
+
+    def export_columns(self):
+        return ADMIN_COLUMNS + (("状态", _status_label),)
 
     @expose("/")
     def index(self):

@@ -18,6 +18,7 @@ from ..models import ORG_KINDS, Org, OrgChangeRequest
 from ..permissions import ScopedBaseView, ScopedModelView, current_scope
 from ..validators import CreditCode
 from . import _common as c
+from ._export import ListExportMixin
 from .home import waiting_item
 
 ORDER = 16
@@ -218,18 +219,48 @@ class OrgProfileView(ScopedBaseView):
 
 
 # --------------------------------------------------------------------------- 审核单位信息变更
-class OrgChangeReviewView(ScopedBaseView):
+def _name(org):
+    return org.name if org is not None else ""
+
+
+def _change_side(r, side):
+    """变更前 / 变更后 of a change request, as the list shows them."""
+    if r.change_type == "info":
+        name, code = getattr(r, f"{side}_name"), getattr(r, f"{side}_code")
+        return f"{name or ''}（{code}）" if code else (name or "")
+    text = _name(getattr(r, f"{side}_parent"))
+    if r.change_competent:
+        text += f"；主管部门：{_name(getattr(r, f'{side}_competent')) or '无'}"
+    return text
+
+
+class OrgChangeReviewView(ListExportMixin, ScopedBaseView):
     roles = ("hrss_admin",)
 
-    @expose("/")
-    def index(self):
+    def list_query(self, args):
         scope = current_scope()
-        show = request.args.get("show", "pending")
-        if show == "all":
+        if args.get("show", "pending") == "all":
             query = scope.query(OrgChangeRequest).filter(OrgChangeRequest.org_id != current_user.org_id)
         else:
             query = accounts.pending_changes(scope)
-        rows = query.order_by(OrgChangeRequest.id.desc()).limit(200).all()
+        return query.order_by(OrgChangeRequest.id.desc())
+
+    def export_columns(self):
+        return (
+            ("单位", lambda r: r.org.name),
+            ("申请时间", lambda r: r.created_at),
+            ("类型", lambda r: r.type_label),
+            ("变更前", lambda r: _change_side(r, "old")),
+            ("变更后", lambda r: _change_side(r, "new")),
+            ("审核部门", lambda r: _name(r.reviewer_org)),
+            ("状态", lambda r: r.status_label),
+            ("审核意见", lambda r: r.decision_comment),
+        )
+
+    @expose("/")
+    def index(self):
+        show = request.args.get("show", "pending")
+        rows = self.list_query(request.args).limit(200).all()
         return self.render("accounts/change_review_list.html", rows=rows, show=show)
 
     @expose("/<int:request_id>", methods=["GET", "POST"])

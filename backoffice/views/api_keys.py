@@ -16,6 +16,7 @@ from ..api import keys
 from ..extensions import db
 from ..models import ApiKey, AuditLog
 from ..permissions import ScopedBaseView, current_scope
+from ._export import ListExportMixin
 
 ORDER = 61
 
@@ -28,7 +29,7 @@ class KeyForm(FlaskForm):
     expires_on = DateField("有效期至（可选）", validators=[Optional()], description="到期当天 24 时失效；留空表示长期有效")
 
 
-class ApiKeyView(ScopedBaseView):
+class ApiKeyView(ListExportMixin, ScopedBaseView):
     """Only the institution's super-admin manages keys (a key acts as the institution)."""
 
     roles = ("institution_admin",)
@@ -36,13 +37,29 @@ class ApiKeyView(ScopedBaseView):
     def is_accessible(self):
         return super().is_accessible() and current_user.is_super
 
+    def list_query(self, args):
+        """(key, its audited calls) of the institution's keys, newest first."""
+        calls = (
+            select(func.count(AuditLog.id))
+            .where(AuditLog.action == "api_call", AuditLog.object_type == "api_key", AuditLog.object_id == ApiKey.id)
+            .correlate(ApiKey).scalar_subquery()
+        )
+        return current_scope().select(ApiKey).add_columns(calls).order_by(ApiKey.id.desc())
+
+    def export_columns(self):
+        return (
+            ("名称", lambda r: r[0].name),
+            ("前缀", lambda r: r[0].prefix),
+            ("IP 白名单", lambda r: "、".join(r[0].ip_list) or "不限"),
+            ("有效期至", lambda r: r[0].expires_at.date() if r[0].expires_at else "长期"),
+            ("状态", lambda r: r[0].state_label),
+            ("最近使用", lambda r: r[0].last_used_at),
+            ("调用次数", lambda r: r[1]),
+        )
+
     def _page(self, form, new_secret=None, new_key=None):
-        rows = current_scope().query(ApiKey).order_by(ApiKey.id.desc()).all()
-        calls = dict(db.session.execute(
-            select(AuditLog.object_id, func.count()).where(
-                AuditLog.action == "api_call", AuditLog.object_type == "api_key",
-                AuditLog.object_id.in_([k.id for k in rows] or [0])).group_by(AuditLog.object_id)).all())
-        response = make_response(self.render("api/keys.html", form=form, rows=rows, calls=calls,
+        rows = db.session.execute(self.list_query(None)).all()
+        response = make_response(self.render("api/keys.html", form=form, rows=rows,
                                              new_secret=new_secret, new_key=new_key, revoke_form=FlaskForm()))
         response.headers["Cache-Control"] = "no-store"  # the page may carry a secret
         return response

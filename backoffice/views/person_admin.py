@@ -6,11 +6,13 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
 from .. import audit, registration, transfers
 from ..extensions import db
 from ..models import (
+    GENDERS,
     REQUEST_STATUSES,
     TITLE_LEVELS,
     TRANSFER_STATUSES,
@@ -25,6 +27,7 @@ from ..models import (
 )
 from ..permissions import ScopedBaseView, ScopedModelView, current_scope
 from ..web.person import approved_unit, region_choices
+from ._export import ListExportMixin
 from .home import waiting_item
 
 ORDER = 21
@@ -58,20 +61,59 @@ def _actor():
     return current_user._get_current_object()
 
 
-class UnitPage(ScopedBaseView):
+class UnitPage(ListExportMixin, ScopedBaseView):
     roles = ("unit_admin",)
+
+
+def _title(series, level):
+    """职务 as the lists show it: series and level."""
+    return " ".join(t for t in ((series.name if series else ""), TITLE_LEVELS.get(level or "", "")) if t)
+
+
+def _with_reason(status_label, reason):
+    return f"{status_label}：{reason}" if reason else status_label
+
+
+# The person columns that open the request lists (export cells of a row with ``person``).
+PERSON_COLUMNS = (
+    ("姓名", lambda r: r.person.name),
+    ("身份证号", lambda r: r.person.id_number),
+)
 
 
 # --------------------------------------------------------------------------- registrations
 class RegistrationReviewView(UnitPage):
     """审核注册账号: pending person registrations of my unit; single or batch."""
 
+    export_loads = (selectinload(Membership.account),
+                    selectinload(Membership.person).selectinload(Person.department),
+                    selectinload(Membership.person).selectinload(Person.title_series))
+
     def _pending(self):
         return current_scope().query(Membership).filter(Membership.role == "person", Membership.status == "pending")
 
+    def list_query(self, args):
+        return self._pending().order_by(Membership.created_at, Membership.id)
+
+    def export_columns(self):
+        def of_person(get):
+            return lambda m: get(m.person) if m.person is not None else None
+
+        return (
+            ("姓名", lambda m: m.person.name if m.person is not None else m.account.name),
+            ("身份证号", lambda m: m.account.id_number),
+            ("性别", of_person(lambda p: GENDERS.get(p.gender))),
+            ("出生日期", of_person(lambda p: p.birth_date)),
+            ("部门", of_person(lambda p: p.department.name if p.department else None)),
+            ("职务", of_person(lambda p: _title(p.title_series, p.title_level))),
+            ("手机号码", of_person(lambda p: p.phone)),
+            ("电子邮箱", of_person(lambda p: p.email)),
+            ("注册时间", lambda m: m.created_at),
+        )
+
     @expose("/")
     def index(self):
-        rows = self._pending().order_by(Membership.created_at).all()
+        rows = self.list_query(request.args).all()
         return self.render("person/admin_registrations.html", rows=rows, levels=TITLE_LEVELS)
 
     @expose("/<int:membership_id>")
@@ -113,13 +155,28 @@ class RegistrationReviewView(UnitPage):
 class TitleChangeReviewView(UnitPage):
     """职务变更审核: title series/level changes of my unit's persons."""
 
+    export_loads = (selectinload(TitleChangeRequest.person), selectinload(TitleChangeRequest.old_series),
+                    selectinload(TitleChangeRequest.new_series))
+
+    def list_query(self, args):
+        query = current_scope().query(TitleChangeRequest)
+        status = args.get("status", "pending")
+        if status in REQUEST_STATUSES:
+            query = query.filter(TitleChangeRequest.status == status)
+        return query.order_by(TitleChangeRequest.created_at.desc(), TitleChangeRequest.id.desc())
+
+    def export_columns(self):
+        return PERSON_COLUMNS + (
+            ("原职务", lambda r: _title(r.old_series, r.old_level)),
+            ("变更为", lambda r: _title(r.new_series, r.new_level)),
+            ("申请时间", lambda r: r.created_at),
+            ("结果", lambda r: _with_reason(REQUEST_STATUSES.get(r.status, r.status), r.reason)),
+        )
+
     @expose("/")
     def index(self):
         status = request.args.get("status", "pending")
-        query = current_scope().query(TitleChangeRequest)
-        if status in REQUEST_STATUSES:
-            query = query.filter(TitleChangeRequest.status == status)
-        rows = query.order_by(TitleChangeRequest.created_at.desc()).limit(200).all()
+        rows = self.list_query(request.args).limit(200).all()
         return self.render("person/admin_title_changes.html", rows=rows, status=status, statuses=REQUEST_STATUSES,
                            levels=TITLE_LEVELS)
 
@@ -171,6 +228,21 @@ class TitleChangeReviewView(UnitPage):
 class TransferOutView(UnitPage):
     """调出管理: release my persons (or start a transfer out of my unit)."""
 
+    export_loads = (selectinload(TransferRequest.person), selectinload(TransferRequest.to_unit))
+
+    def list_query(self, args):
+        return current_scope().query(TransferRequest).order_by(TransferRequest.created_at.desc(),
+                                                               TransferRequest.id.desc())
+
+    def export_columns(self):
+        return PERSON_COLUMNS + (
+            ("调入单位", lambda r: r.to_unit.name),
+            ("发起方", lambda r: "本人申请" if r.initiated_by == "person" else "本单位发起"),
+            ("原因", lambda r: r.reason),
+            ("申请时间", lambda r: r.created_at),
+            ("状态", lambda r: _with_reason(r.status_label, r.reject_reason)),
+        )
+
     @expose("/", methods=("GET", "POST"))
     def index(self):
         errors, values = {}, {}
@@ -192,7 +264,7 @@ class TransferOutView(UnitPage):
                     transfers.notify(req)
                     flash("已发起调出，等待调入单位审核", "success")
                     return redirect(url_for(".index"))
-        rows = current_scope().query(TransferRequest).order_by(TransferRequest.created_at.desc()).limit(200).all()
+        rows = self.list_query(request.args).limit(200).all()
         persons = current_scope().query(Person).join(Membership, Person.membership_id == Membership.id).filter(
             Membership.status == "active", Membership.role == "person").order_by(Person.name).limit(2000).all()
         blocked = transfers.blockers_of(p.id for p in persons)
@@ -228,13 +300,27 @@ class TransferOutView(UnitPage):
 class TransferInView(UnitPage):
     """调入审核: accept persons into my unit (choosing their department)."""
 
+    export_loads = (selectinload(TransferIntake.person), selectinload(TransferIntake.from_unit))
+
+    def list_query(self, args):
+        query = current_scope().query(TransferIntake)
+        status = args.get("status", "intake_pending")
+        if status in TRANSFER_STATUSES:
+            query = query.filter(TransferIntake.status == status)
+        return query.order_by(TransferIntake.created_at.desc(), TransferIntake.id.desc())
+
+    def export_columns(self):
+        return PERSON_COLUMNS + (
+            ("原单位", lambda r: r.from_unit.name),
+            ("原因", lambda r: r.reason),
+            ("申请时间", lambda r: r.created_at),
+            ("状态", lambda r: _with_reason(r.status_label, r.reject_reason)),
+        )
+
     @expose("/")
     def index(self):
         status = request.args.get("status", "intake_pending")
-        query = current_scope().query(TransferIntake)
-        if status in TRANSFER_STATUSES:
-            query = query.filter(TransferIntake.status == status)
-        rows = query.order_by(TransferIntake.created_at.desc()).limit(200).all()
+        rows = self.list_query(request.args).limit(200).all()
         departments = db.session.scalars(select(Org).where(
             Org.kind == "department", Org.unit_id == current_user.org_id).order_by(Org.parent_path)).all()
         return self.render("person/admin_transfers_in.html", rows=rows, status=status, statuses=TRANSFER_STATUSES,

@@ -11,12 +11,13 @@ from datetime import date
 
 from flask import request
 from flask_admin import expose
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import selectinload
 
 from .. import hours, standards
 from ..extensions import db
 from ..models import (
+    ACCOUNT_STATUSES,
     CERTIFICATE_STATUSES,
     DECLARATION_SOURCES,
     DECLARATION_STATUSES,
@@ -35,6 +36,7 @@ from ..models import (
     TitleChangeRequest,
 )
 from ..permissions import ScopedBaseView, current_scope
+from ._export import ListExportMixin
 
 ORDER = 37
 CATEGORY = "查询统计"
@@ -43,13 +45,9 @@ MAX_TEXT = 50
 ID_CHARS = set("0123456789Xx")
 
 
-def _text(name):
-    return (request.args.get(name) or "").strip()[:MAX_TEXT]
-
-
-def search_persons(scope, q="", unit="", page=1, page_size=PAGE_SIZE):
-    """Persons in ``scope`` matching a name or ID number (prefix) and a unit name
-    (contains); returns (rows, has_more)."""
+def person_search(scope, q="", unit=""):
+    """SELECT of the persons in ``scope`` matching a name or ID number (prefix) and a
+    unit name (contains), in the list's order."""
     stmt = select(Person).where(scope.clause(Person))
     if q:
         if set(q) <= ID_CHARS and len(q) >= 6:
@@ -60,12 +58,15 @@ def search_persons(scope, q="", unit="", page=1, page_size=PAGE_SIZE):
     if unit:
         units = select(Org.id).where(Org.kind == "unit", Org.name.contains(unit, autoescape=True))
         stmt = stmt.where(Person.unit_id.in_(units))
-    stmt = (
-        stmt.options(selectinload(Person.unit), selectinload(Person.department), selectinload(Person.membership))
-        .order_by(Person.name, Person.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size + 1)
-    )
+    return stmt.order_by(Person.name, Person.id)
+
+
+PERSON_LOADS = (selectinload(Person.unit), selectinload(Person.department), selectinload(Person.membership))
+
+
+def search_persons(scope, q="", unit="", page=1, page_size=PAGE_SIZE):
+    """One page of ``person_search``; returns (rows, has_more)."""
+    stmt = person_search(scope, q, unit).options(*PERSON_LOADS).offset((page - 1) * page_size).limit(page_size + 1)
     rows = db.session.scalars(stmt).all()
     return rows[:page_size], len(rows) > page_size
 
@@ -82,27 +83,49 @@ def completion_by_year(person, records):
     return out
 
 
-class PersonQueryView(ScopedBaseView):
+def _query_args(args):
+    """(name or ID number, unit name, error) of the search form."""
+    q, unit = (args.get("q") or "").strip()[:MAX_TEXT], (args.get("unit") or "").strip()[:MAX_TEXT]
+    error = "按身份证号查询请至少输入前 6 位" if q and set(q) <= ID_CHARS and len(q) < 6 else None
+    return q, unit, error
+
+
+class PersonQueryView(ListExportMixin, ScopedBaseView):
     roles = ("unit_admin", "industry_admin", "hrss_admin")
+    export_loads = PERSON_LOADS
+
+    def list_query(self, args):
+        """The search results; nothing before a search (other than a unit's own list) or after a bad one."""
+        q, unit, error = _query_args(args)
+        stmt = person_search(current_scope(), q, unit)
+        asked = bool(q or unit) or current_user_is_unit()
+        return stmt if asked and error is None else stmt.where(false())
+
+    def export_columns(self):
+        return (
+            ("姓名", lambda p: p.name),
+            ("身份证号", lambda p: p.id_number),
+            ("单位", lambda p: p.unit.name),
+            ("部门", lambda p: p.department.name if p.department else ""),
+            ("职称级别", lambda p: TITLE_LEVELS.get(p.title_level or "", "")),
+            ("账号状态", lambda p: ACCOUNT_STATUSES.get(p.membership.status, p.membership.status)),
+        )
 
     @expose("/")
     def index(self):
         scope = current_scope()
-        q, unit = _text("q"), _text("unit")
+        q, unit, error = _query_args(request.args)
         try:
             page = max(1, min(int(request.args.get("page", 1)), 10000))
         except ValueError:
             page = 1
-        error = None
-        if q and set(q) <= ID_CHARS and len(q) < 6:
-            error = "按身份证号查询请至少输入前 6 位"
         asked = bool(q or unit) or current_user_is_unit()
         rows, more = ([], False)
         if asked and error is None:
             rows, more = search_persons(scope, q, unit, page)
         return self.render(
             "person_query/index.html", q=q, unit=unit, rows=rows, more=more, page=page, asked=asked, error=error,
-            title_levels=TITLE_LEVELS, unit_admin=current_user_is_unit(),
+            title_levels=TITLE_LEVELS, unit_admin=current_user_is_unit(), account_statuses=ACCOUNT_STATUSES,
         )
 
     @expose("/<int:person_id>")

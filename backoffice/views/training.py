@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from .. import audit, storage, training
 from ..extensions import db
-from ..formatting import HoursInput
+from ..formatting import HoursInput, hours_number
 from ..models import (
     PLAN_ROUTES,
     PLAN_STATUSES,
@@ -36,6 +36,7 @@ from ..models import (
 )
 from ..permissions import ScopedBaseView, ScopedModelView, current_scope
 from . import _common as c
+from ._export import ListExportMixin
 from .home import waiting_item
 
 ORDER = 60
@@ -748,34 +749,48 @@ class DeclareForm(FlaskForm):
     route = SelectField("送审部门", choices=[("hrss", "人社部门"), ("industry", "行业主管部门")])
 
 
-class ScoreDeclarationView(ScopedBaseView):
+def _trainees(passed=None):
+    """The count of a class's trainees (passed ones only when ``passed``), per list row."""
+    where = [TraineeScore.class_id == TrainingClass.id]
+    if passed:
+        where.append(TraineeScore.passed.is_(True))
+    return select(func.count(TraineeScore.id)).where(*where).correlate(TrainingClass).scalar_subquery()
+
+
+class ScoreDeclarationView(ListExportMixin, ScopedBaseView):
     """学员成绩申报: roster first, then declare each class once."""
 
     roles = ("institution_admin",)
 
-    @expose("/")
-    def index(self):
-        query = current_scope().query(TrainingClass)
-        args = request.args
+    def list_query(self, args):
+        """(class, trainees, passed trainees) of the institution's classes under the filters."""
+        stmt = current_scope().select(TrainingClass)
         if args.get("name"):
-            query = query.filter(TrainingClass.name.contains(args["name"].strip()))
+            stmt = stmt.where(TrainingClass.name.contains(args["name"].strip()))
         for key in ("training_year", "ce_year"):
             if _int_or_none(args.get(key)):
-                query = query.filter(getattr(TrainingClass, key) == int(args[key]))
+                stmt = stmt.where(getattr(TrainingClass, key) == int(args[key]))
         if args.get("subject_kind") in SUBJECT_KINDS:
-            query = query.filter(TrainingClass.subject_kind == args["subject_kind"])
-        classes = query.order_by(TrainingClass.id.desc()).limit(200).all()
-        counts = {}
-        if classes:
-            rows = db.session.execute(
-                select(TraineeScore.class_id, TraineeScore.passed, func.count())
-                .where(TraineeScore.class_id.in_([k.id for k in classes]))
-                .group_by(TraineeScore.class_id, TraineeScore.passed)
-            ).all()
-            for class_id, passed, n in rows:
-                counts.setdefault(class_id, {True: 0, False: 0})[bool(passed)] = n
-        return self.render("training/declare_list.html", classes=classes, counts=counts, args=args,
-                           kinds=SUBJECT_KINDS)
+            stmt = stmt.where(TrainingClass.subject_kind == args["subject_kind"])
+        return stmt.add_columns(_trainees(), _trainees(passed=True)).order_by(TrainingClass.id.desc())
+
+    def export_columns(self):
+        return (
+            ("培训班名称", lambda r: r[0].name),
+            ("科目类型", lambda r: SUBJECT_KINDS.get(r[0].subject_kind, r[0].subject_kind)),
+            ("培训年度", lambda r: r[0].training_year),
+            ("继续教育年度", lambda r: r[0].ce_year),
+            ("学时", lambda r: hours_number(r[0].hours)),
+            ("学员人数", lambda r: r[1]),
+            ("合格人数", lambda r: r[2]),
+            ("状态", lambda r: "已申报" if r[0].declared_at else "未申报"),
+        )
+
+    @expose("/")
+    def index(self):
+        args = request.args
+        classes = db.session.execute(self.list_query(args).limit(200)).all()
+        return self.render("training/declare_list.html", classes=classes, args=args, kinds=SUBJECT_KINDS)
 
     @expose("/roster/<int:class_id>")
     def roster(self, class_id):

@@ -9,10 +9,12 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy.orm import selectinload
 
 from .. import training
 from ..extensions import db
+from ..formatting import hours_number
 from ..mail import enqueue as send_mail
 from ..models import (
     DECLARATION_STATUSES,
@@ -31,6 +33,7 @@ from ..models import (
 )
 from ..permissions import ScopedBaseView, current_scope
 from ..security import safe_next
+from ._export import ListExportMixin
 from .home import waiting_item
 from .training import _int_or_none, _message, domain_errors, send_unit_plan_attachment
 
@@ -40,10 +43,26 @@ PAGE = 50
 
 
 # --------------------------------------------------------------------------- plans
-class PlanReviewView(ScopedBaseView):
+class PlanReviewView(ListExportMixin, ScopedBaseView):
     """审核培训计划: single, batch and all-matching approve / reject."""
 
     roles = ("hrss_admin", "industry_admin")
+    export_loads = (selectinload(TrainingPlan.owner_org), selectinload(TrainingPlan.current_org))
+
+    def list_query(self, args):
+        return self._filtered(args).order_by(TrainingPlan.id.desc())
+
+    def export_columns(self):
+        return (
+            ("计划名称", lambda p: p.name),
+            ("申报机构", lambda p: p.owner_org.name),
+            ("科目类型", lambda p: SUBJECT_KINDS.get(p.subject_kind, p.subject_kind)),
+            ("继续教育年度", lambda p: p.ce_year),
+            ("计划人数", lambda p: p.planned_trainees),
+            ("学时", lambda p: hours_number(p.hours)),
+            ("审核状态", lambda p: p.status_label),
+            ("当前审核部门", lambda p: p.current_org.name if p.current_org else ""),
+        )
 
     def _filtered(self, args):
         query = current_scope().query(TrainingPlan).filter(TrainingPlan.status != "draft")
@@ -69,10 +88,10 @@ class PlanReviewView(ScopedBaseView):
     @expose("/")
     def index(self):
         args = request.args
-        query = self._filtered(args)
-        total = query.count()
+        query = self.list_query(args)
+        total = query.order_by(None).count()
         page = max(_int_or_none(args.get("page")) or 1, 1)
-        plans = query.order_by(TrainingPlan.id.desc()).offset((page - 1) * PAGE).limit(PAGE).all()
+        plans = query.offset((page - 1) * PAGE).limit(PAGE).all()
         mine_total = self._mine(self._filtered(args)).count()
         return self.render("training/plan_review.html", plans=plans, total=total, page=page, pages=(total - 1) // PAGE + 1,
                            args=args, statuses=PLAN_STATUSES, kinds=SUBJECT_KINDS, mine_total=mine_total,
@@ -127,7 +146,10 @@ def _pending_mine():
     return and_(Declaration.status == "pending", Declaration.current_org_id == current_user.org_id)
 
 
-class TrainingDeclarationReviewView(ScopedBaseView):
+GROUP_KINDS = {"class": "培训班", "batch": "单位培训计划"}
+
+
+class TrainingDeclarationReviewView(ListExportMixin, ScopedBaseView):
     """审核培训班申报信息 and 单位培训计划学时: declaring organisation → class / plan
     batch → trainee, with batch and all approve / reject."""
 
@@ -147,12 +169,11 @@ class TrainingDeclarationReviewView(ScopedBaseView):
         return select(Declaration.id).where(scope.clause(Declaration), Declaration.source == source,
                                             Declaration.id.in_(link))
 
-    @expose("/")
-    def index(self):
-        args = request.args
-        scope = current_scope()
+    def list_query(self, args):
+        """The groups of the list: (id, name, subject kind, year, declaring org, declared,
+        waiting for me, kind) per class and per unit plan batch, by declaring org."""
         status = args.get("status", "mine")
-        where = [scope.clause(Declaration)]
+        where = [current_scope().clause(Declaration)]
         if status == "mine":
             where.append(_pending_mine())
         elif status in DECLARATION_STATUSES:
@@ -162,37 +183,47 @@ class TrainingDeclarationReviewView(ScopedBaseView):
         if args.get("subject_kind") in SUBJECT_KINDS:
             where.append(Declaration.subject_kind == args["subject_kind"])
         mine = func.sum(case((_pending_mine(), 1), else_=0))
-        classes = db.session.execute(
-            select(TrainingClass.id, TrainingClass.name, TrainingClass.subject_kind, TrainingClass.ce_year,
-                   Org.name.label("org_name"), func.count(Declaration.id), mine)
-            .select_from(Declaration)
-            .join(TraineeScore, TraineeScore.declaration_id == Declaration.id)
-            .join(TrainingClass, TrainingClass.id == TraineeScore.class_id)
-            .join(Org, Org.id == Declaration.declarer_org_id)
-            .where(Declaration.source == "institution", *where)
-            .group_by(TrainingClass.id, TrainingClass.name, TrainingClass.subject_kind, TrainingClass.ce_year, Org.name)
-            .order_by(Org.name, TrainingClass.id.desc())
-            .limit(500)
-        ).all()
-        batches = db.session.execute(
-            select(UnitPlanDeclaration.id, TrainingPlan.name, TrainingPlan.subject_kind, TrainingPlan.ce_year,
-                   Org.name.label("org_name"), func.count(Declaration.id), mine)
-            .select_from(Declaration)
-            .join(UnitPlanAttendee, UnitPlanAttendee.declaration_id == Declaration.id)
-            .join(UnitPlanDeclaration, UnitPlanDeclaration.id == UnitPlanAttendee.batch_id)
-            .join(TrainingPlan, TrainingPlan.id == UnitPlanDeclaration.plan_id)
-            .join(Org, Org.id == Declaration.declarer_org_id)
-            .where(Declaration.source == "unit", *where)
-            .group_by(UnitPlanDeclaration.id, TrainingPlan.name, TrainingPlan.subject_kind, TrainingPlan.ce_year,
-                      Org.name)
-            .order_by(Org.name, UnitPlanDeclaration.id.desc())
-            .limit(500)
-        ).all()
+
+        def groups(kind, group_id, owner, source, *joins):
+            columns = (group_id.label("id"), owner.name.label("name"), owner.subject_kind.label("subject_kind"),
+                       owner.ce_year.label("ce_year"), Org.name.label("org_name"))
+            stmt = select(*columns, func.count(Declaration.id).label("declared"), mine.label("mine"),
+                          literal(kind).label("kind")).select_from(Declaration)
+            for target, on in joins:
+                stmt = stmt.join(target, on)
+            return (
+                stmt.join(Org, Org.id == Declaration.declarer_org_id)
+                .where(Declaration.source == source, *where)
+                .group_by(*columns)
+            )
+
+        classes = groups("class", TrainingClass.id, TrainingClass, "institution",
+                         (TraineeScore, TraineeScore.declaration_id == Declaration.id),
+                         (TrainingClass, TrainingClass.id == TraineeScore.class_id))
+        batches = groups("batch", UnitPlanDeclaration.id, TrainingPlan, "unit",
+                         (UnitPlanAttendee, UnitPlanAttendee.declaration_id == Declaration.id),
+                         (UnitPlanDeclaration, UnitPlanDeclaration.id == UnitPlanAttendee.batch_id),
+                         (TrainingPlan, TrainingPlan.id == UnitPlanDeclaration.plan_id))
+        both = union_all(classes, batches).subquery()
+        return select(both).order_by(both.c.org_name, both.c.kind.desc(), both.c.id.desc())
+
+    def export_columns(self):
+        return (
+            ("申报机构", lambda g: g[4]),
+            ("类型", lambda g: GROUP_KINDS.get(g[7], g[7])),
+            ("培训班 / 单位培训计划", lambda g: g[1]),
+            ("科目类型", lambda g: SUBJECT_KINDS.get(g[2], g[2])),
+            ("继续教育年度", lambda g: g[3]),
+            ("申报人数", lambda g: g[5]),
+            ("待我审核", lambda g: g[6] or 0),
+        )
+
+    @expose("/")
+    def index(self):
+        args = request.args
         grouped = {}
-        for row in classes:
-            grouped.setdefault(row.org_name, []).append(("class", row))
-        for row in batches:
-            grouped.setdefault(row.org_name, []).append(("batch", row))
+        for row in db.session.execute(self.list_query(args).limit(1000)):
+            grouped.setdefault(row[4], []).append((row[7], row))
         return self.render("training/decl_review.html", grouped=grouped, args=args, statuses=DECLARATION_STATUSES,
                            kinds=SUBJECT_KINDS)
 
