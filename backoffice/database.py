@@ -36,6 +36,10 @@ def engine_options(uri, environ=None):
         "max_overflow": _int_env(environ, "DB_MAX_OVERFLOW", 10),
         "pool_timeout": _int_env(environ, "DB_POOL_TIMEOUT", 30),
         "pool_recycle": _int_env(environ, "DB_POOL_RECYCLE", 1800),
+        # JIT compiles a query whose estimated cost passes jit_above_cost: 30–40 ms spent
+        # on every approve-all's summary statement, for queries that run in milliseconds.
+        # The usual setting for transactional work; DB_JIT=on gives it back.
+        "connect_args": {"options": f"-c jit={'on' if environ.get('DB_JIT') == 'on' else 'off'}"},
     }
 
 

@@ -511,7 +511,7 @@ def approve(declaration, actor, comment=None, *, version=None) -> list[Notice]:
     if following is not None:
         following.status = "pending"
     else:
-        summary.refresh([declaration.person_id], [declaration.year])
+        summary.add_approved([declaration.id])
     _finish(declaration, "approve", before, actor, comment)
     return _notices_of(declaration, _approved_text) if following is None else []
 
@@ -684,7 +684,9 @@ def _plan(targets):
     """
     cur, nxt = aliased(ReviewStep), aliased(ReviewStep)
     stmt = (
-        select(Declaration.id, cur.id, nxt.id, nxt.org_id, nxt.level)
+        select(Declaration.id, cur.id, nxt.id, nxt.org_id, nxt.level,
+               # what the summary needs of a record that is finally approved
+               Declaration.person_id, Declaration.year, Declaration.subject_kind, Declaration.claimed_hours)
         .join(cur, and_(cur.declaration_id == Declaration.id, cur.status == "pending"))
         .outerjoin(nxt, and_(nxt.declaration_id == Declaration.id, nxt.status == "waiting", nxt.seq == cur.seq + 1))
         .where(targets)
@@ -716,16 +718,12 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
     plan = _plan(_targets(ids_or_select, level, org_id))
     at = now()
     before = {"status": "pending", "level": level, "org_id": org_id}
-    person_years = set()
+    approved = []
     for rows in _chunks(plan):
         finishing = [r[0] for r in rows if r[2] is None]
-        if finishing:
-            person_years.update(db.session.execute(
-                select(Declaration.person_id, Declaration.year).where(_match(Declaration.id, finishing))
-                .distinct()
-            ).tuples())
+        approved += [(r[0], *r[5:]) for r in rows if r[2] is None]
         moving = {}
-        for decl_id, _, _, next_org, next_level in rows:
+        for decl_id, _, _, next_org, next_level, *_ in rows:
             if next_org is not None:
                 moving.setdefault((next_org, next_level), []).append(decl_id)
         moving_ids = [i for ids in moving.values() for i in ids]
@@ -766,9 +764,9 @@ def approve_many(ids_or_select, actor, comment=None, *, notices: list | None = N
                 .values(current_org_id=next_org, current_level=next_level, version=Declaration.version + 1)
                 .execution_options(synchronize_session=False)
             )
-    if person_years:
-        # The summary of every person-year that gained approved hours, set-based.
-        summary.refresh({p for p, _ in person_years}, {y for _, y in person_years})
+    if approved:
+        # The hours of the records approved here, added to their person-years, set-based.
+        summary.add_approved(records=approved)
     db.session.expire_all()
     return len(plan)
 

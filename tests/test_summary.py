@@ -199,6 +199,44 @@ def test_final_approval_and_send_back_move_the_person_year(ctx):
     assert_summary_right()
 
 
+def test_approve_all_of_many_records_per_person_year_adds_them_once(ctx, monkeypatch):
+    """Approve-all adds the records' hours as deltas. Several records of one person-year
+    (some with a summary row already, some without) approved together — and, on SQLite,
+    cut into chunks of 2 so that one person-year spans chunks — give the recount."""
+    monkeypatch.setattr(summary, "CHUNK", 2)
+    people = [person_named(n) for n in ("张伟", "李娜", "王强")]
+    year = THIS_YEAR - 2
+    declare_and_approve(people[0], year, "public", 30)  # a row before the batch
+    before = stored_rows()
+    assert (people[0].id, year) in before and (people[1].id, year) not in before
+    zhang = before[(people[0].id, year)]
+    pending = []
+    for person in people:
+        for kind, hrs in (("public", 30), ("professional", 52), ("professional", 16)):
+            d = new_decl(person, kind, year=year, hours=hrs)
+            workflow.submit(d, person.membership)
+            pending.append(d)
+    # Take each record to its last level, then approve them all at once there.
+    last = {}
+    for d in pending:
+        while True:
+            db.session.refresh(d)
+            following = db.session.scalar(select(func.count()).select_from(ReviewStep).where(
+                ReviewStep.declaration_id == d.id, ReviewStep.status == "waiting"))
+            if not following:
+                break
+            workflow.approve(d, reviewer(d.current_level, d.current_org_id))
+        last.setdefault((d.current_level, d.current_org_id), []).append(d.id)
+    for (level, org_id), ids in last.items():
+        assert workflow.approve_many(ids, reviewer(level, org_id)) == len(ids)
+    assert_summary_right()
+    rows = stored_rows()
+    assert rows[(people[0].id, year)]["public"] == zhang["public"] + 30
+    assert rows[(people[0].id, year)]["professional"] == zhang["professional"] + 68
+    li = rows[(people[1].id, year)]  # no row before; passes only with all three records (30 + 68)
+    assert (li["public"], li["professional"], li["passed"]) == (Decimal(30), Decimal(68), True)
+
+
 def test_a_middle_approval_changes_nothing(ctx):
     zhang = person_named("张伟")
     before = stored_rows()

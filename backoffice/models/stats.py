@@ -31,14 +31,23 @@ class PersonYear(PersonOwned, db.Model):
     __tablename__ = "person_year"
 
     id = db.Column(db.Integer, primary_key=True)
+    # Derived rows (see migration 0015): no foreign keys. Each one would be checked on
+    # every row an approval writes (the person's with a row lock); the rows are written
+    # only by ``backoffice.summary`` from records joined to their persons, removed with
+    # the person (registration withdrawal), and ``rebuild-summary`` recomputes them all.
+    person_id = db.Column(db.Integer, nullable=False)
+    unit_id = db.Column(db.Integer, nullable=False)
+    county_id = db.Column(db.Integer)
+    city_id = db.Column(db.Integer)
+    competent_dept_id = db.Column(db.Integer)
     year = db.Column(db.Integer, nullable=False)
-    department_id = db.Column(db.Integer, db.ForeignKey("org.id"))
+    department_id = db.Column(db.Integer)
     title_level = db.Column(db.String(20), nullable=False, default="")
     active = db.Column(db.Boolean, nullable=False, default=True)
     public_hours = db.Column(db.Numeric(8, 1), nullable=False, default=0)
     professional_hours = db.Column(db.Numeric(8, 1), nullable=False, default=0)
     total_hours = db.Column(db.Numeric(8, 1), nullable=False, default=0)
-    standard_id = db.Column(db.Integer, db.ForeignKey("hour_standard.id"))
+    standard_id = db.Column(db.Integer)
     required_public = db.Column(db.Numeric(7, 1))
     required_professional = db.Column(db.Numeric(7, 1))
     required_total = db.Column(db.Numeric(7, 1))
@@ -49,9 +58,6 @@ class PersonYear(PersonOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("person_id", "year", name="uq_person_year"),
         Index("ix_person_year_unit", "unit_id", "year", "active"),
-        Index("ix_person_year_county", "county_id", "year", "active"),
-        Index("ix_person_year_city", "city_id", "year", "active"),
-        Index("ix_person_year_competent", "competent_dept_id", "year", "active"),
     )
 
 
