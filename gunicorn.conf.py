@@ -45,3 +45,11 @@ access_log_format = (
     '%(h)s - %(u)s [%(t)s] "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms rid=%({x-request-id}o)s'
 )
 proc_name = os.environ.get("GUNICORN_PROC_NAME", "backoffice")
+
+
+def post_worker_init(worker):
+    """The worker has built the app: keep the collector off the start-up objects
+    (see ``backoffice.freeze_startup_objects``)."""
+    from backoffice import freeze_startup_objects
+
+    freeze_startup_objects()

@@ -106,6 +106,9 @@ def main(argv=None):
     if "PUBLIC_BASE_URL" in overrides:
         app.config["PUBLIC_BASE_URL"] = url
     print_accounts(app, url)
+    from backoffice import freeze_startup_objects
+
+    freeze_startup_objects()
     server.run()
 
 

@@ -26,6 +26,9 @@ def worker(args):
     if not app.config.get("REDIS_URL"):
         logging.getLogger(__name__).warning(
             "REDIS_URL is not set: this worker reads the SQLite queue file of this machine only")
+    from . import freeze_startup_objects
+
+    freeze_startup_objects()
     queue.run_worker(workers=args.workers or app.config.get("JOB_WORKERS", 2))
     return 0
 

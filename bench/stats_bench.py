@@ -258,13 +258,15 @@ def measure(app, state, label, rebuild_seconds, counts, do_approve, rounds=1, do
 def make_app(url):
     """The benchmark app, with queued jobs (the e-mails of approve-all) left for a worker
     instead of running inside the timed request: we measure the approval and the summary."""
-    from backoffice import create_app
+    from backoffice import create_app, freeze_startup_objects
     from backoffice.config import TestConfig
 
     gen.OUT.mkdir(parents=True, exist_ok=True)
-    return create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, UPLOAD_DIR=str(gen.OUT / "uploads"),
-                      WTF_CSRF_ENABLED=False, JOBS_IMMEDIATE=False,
-                      JOB_QUEUE_FILE=str(gen.OUT / "job-queue.sqlite3"))
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, UPLOAD_DIR=str(gen.OUT / "uploads"),
+                     WTF_CSRF_ENABLED=False, JOBS_IMMEDIATE=False,
+                     JOB_QUEUE_FILE=str(gen.OUT / "job-queue.sqlite3"))
+    freeze_startup_objects()  # as run.py, gunicorn's workers and the job worker do
+    return app
 
 
 def reuse(kind, name, do_approve=True, rounds=1, do_pages=True):
