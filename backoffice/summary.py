@@ -20,6 +20,7 @@ least one approved record. Nothing here commits.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from sqlalchemy import (
     Integer,
@@ -55,6 +56,7 @@ from .models import (
     YearResult,
 )
 
+ZERO = Decimal(0)
 CHUNK = 20_000  # ids per statement on SQLite (bound-variable limit 32,766)
 JUNIOR = ("", "junior")
 MID_SENIOR = ("intermediate", "associate_senior", "senior")
@@ -384,11 +386,11 @@ def add_approved(declaration_ids=(), records=None) -> None:
     for decl_id, person_id, year, kind, claimed in records:
         g = gained.get((person_id, year))
         if g is None:
-            g = gained[(person_id, year)] = [0, 0]
+            g = gained[(person_id, year)] = [ZERO, ZERO]
         if kind == "public":
-            g[0] += claimed or 0
+            g[0] += Decimal(claimed or 0)
         elif kind == "professional":
-            g[1] += claimed or 0
+            g[1] += Decimal(claimed or 0)
         by_person.setdefault(person_id, []).append(decl_id)
     if not gained:
         return

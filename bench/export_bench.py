@@ -46,11 +46,12 @@ def peak_rss_mb():
 
 def run_export(url, membership_id, export_type, query=""):
     """One export job in this process, run by the queue's own executor; its figures."""
-    from backoffice import export_jobs, jobs, storage
+    from backoffice import export_jobs, freeze_startup_objects, jobs, storage
     from backoffice.extensions import db
     from backoffice.models import Job, Membership
 
     app = make_app(url)
+    freeze_startup_objects()  # as ``python -m backoffice worker`` does
     with app.app_context():
         owner = db.session.get(Membership, membership_id)
         job = Job(kind=export_jobs.KIND, owner_membership_id=owner.id, org_id=owner.org_id, state="queued", params={
