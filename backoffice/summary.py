@@ -28,6 +28,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     delete,
     distinct,
     false,
@@ -418,8 +419,8 @@ def add_approved(declaration_ids=(), records=None) -> None:
                 continue
             p, q = gained[key]
             # before: nothing (a new row), or the row less these records' hours against the
-            # same stored requirement — which is what its ``passed`` said
-            was = not inserted and _passes(pub - p, prof - q, r_pub, r_prof, r_total)
+            # same stored requirement — which is what its ``passed`` said (all in tenths)
+            was = not inserted and _passes(pub - int(p * 10), prof - int(q * 10), r_pub, r_prof, r_total)
             d = cells.get((year, unit, dept, title))
             if d is None:
                 d = cells[(year, unit, dept, title)] = {"passed": 0, "public": 0, "professional": 0,
@@ -445,11 +446,15 @@ def _array_sums(pairs, gained):
     def arr(name, values, type_):
         return func.unnest(bindparam(name, values, type_=ARRAY(type_))).label(name)
 
+    def tenths(name, index):  # hours have one decimal: sent as integer tenths (cheap to send)
+        values = bindparam(name, [int(gained[k][index] * 10) for k in pairs], type_=ARRAY(Integer))
+        return cast(cast(func.unnest(values), Numeric(14, 1)) / 10, Numeric(14, 1)).label(name)
+
     return select(
         arr("person_id", [p for p, _ in pairs], Integer),
         arr("year", [y for _, y in pairs], Integer),
-        arr("pub", [gained[k][0] for k in pairs], Numeric(14, 1)),
-        arr("prof", [gained[k][1] for k in pairs], Numeric(14, 1)),
+        tenths("pub", 0),
+        tenths("prof", 1),
     ).subquery("sums")
 
 
@@ -475,8 +480,12 @@ def _upsert(years, where=None, sums=None):
               "passed": passed},
     ).returning(PersonYear.person_id, PersonYear.year, PersonYear.unit_id, PersonYear.department_id,
                 PersonYear.title_level, PersonYear.county_id, PersonYear.city_id, PersonYear.competent_dept_id,
-                PersonYear.active, PersonYear.passed, PersonYear.public_hours, PersonYear.professional_hours,
-                PersonYear.required_public, PersonYear.required_professional, PersonYear.required_total, inserted)
+                PersonYear.active, PersonYear.passed,
+                # hours and requirement in integer tenths: exact, and cheaper to read than decimals
+                *(cast(func.round(c * 10), Integer) for c in (
+                    PersonYear.public_hours, PersonYear.professional_hours, PersonYear.required_public,
+                    PersonYear.required_professional, PersonYear.required_total)),
+                inserted)
 
 
 def _add_to_cells(cells) -> None:
