@@ -402,10 +402,18 @@ def add_approved(declaration_ids=(), records=None) -> None:
     for persons in _chunks(sorted(by_person)):
         _lock_summaries(persons)
         now = {}  # the rows as the last statement left them (a person-year may span statements)
-        if pg:  # the sums made above, as arrays: the records are not read again
+        if pg:  # one statement: the upsert, and its rows summed per cell (no rows to the client)
             pairs = [(p, y) for p in persons for y in years if (p, y) in gained]
-            for row in db.session.execute(_upsert(years, sums=_array_sums(pairs, gained))).tuples():
-                now[row[:2]] = row
+            for year, unit, dept, title, county, city, competent, passed, pub, prof in db.session.execute(
+                    _upsert_cells(years, _array_sums(pairs, gained))).tuples():
+                d = cells.get((year, unit, dept, title))
+                if d is None:
+                    d = cells[(year, unit, dept, title)] = {"passed": 0, "public": 0, "professional": 0,
+                                                            "where": (county, city, competent)}
+                d["passed"] += int(passed)
+                d["public"] += pub
+                d["professional"] += prof
+            continue
         else:  # SQLite: which rows exist (no xmax), then the records' sums in SQL
             had = set(db.session.execute(
                 select(PersonYear.person_id, PersonYear.year)
@@ -455,7 +463,27 @@ def _array_sums(pairs, gained):
         arr("year", [y for _, y in pairs], Integer),
         tenths("pub", 0),
         tenths("prof", 1),
-    ).subquery("sums")
+    ).cte("sums")
+
+
+def _upsert_cells(years, sums):
+    """PostgreSQL: ``WITH up AS (the upsert … RETURNING)`` summed per stat cell with the
+    changes it made — passed 0 → 1 (a new row had passed nothing; an updated one had
+    what its hours less these records' gave against its requirement) and the hours."""
+    up = _upsert(years, sums=sums).cte("up")
+    p10, q10 = cast(func.round(sums.c.pub * 10), Integer), cast(func.round(sums.c.prof * 10), Integer)
+    old_pub, old_prof = up.c.pub10 - p10, up.c.prof10 - q10
+    was = case((up.c.inserted, 0), (and_(up.c.rp10.isnot(None), old_pub >= up.c.rp10, old_prof >= up.c.rq10,
+                                         old_pub + old_prof >= up.c.rt10), 1), else_=0)
+    now = case((up.c.passed, 1), else_=0)
+    return (
+        select(up.c.year, up.c.unit_id, up.c.department_id, up.c.title_level, func.max(up.c.county_id),
+               func.max(up.c.city_id), func.max(up.c.competent_dept_id), func.sum(now - was),
+               func.sum(sums.c.pub), func.sum(sums.c.prof))
+        .select_from(up.join(sums, and_(sums.c.person_id == up.c.person_id, sums.c.year == up.c.year)))
+        .where(up.c.active, up.c.unit_id.isnot(None))
+        .group_by(up.c.year, up.c.unit_id, up.c.department_id, up.c.title_level)
+    )
 
 
 def _upsert(years, where=None, sums=None):
@@ -482,10 +510,11 @@ def _upsert(years, where=None, sums=None):
                 PersonYear.title_level, PersonYear.county_id, PersonYear.city_id, PersonYear.competent_dept_id,
                 PersonYear.active, PersonYear.passed,
                 # hours and requirement in integer tenths: exact, and cheaper to read than decimals
-                *(cast(func.round(c * 10), Integer) for c in (
-                    PersonYear.public_hours, PersonYear.professional_hours, PersonYear.required_public,
-                    PersonYear.required_professional, PersonYear.required_total)),
-                inserted)
+                *(cast(func.round(c * 10), Integer).label(name) for name, c in (
+                    ("pub10", PersonYear.public_hours), ("prof10", PersonYear.professional_hours),
+                    ("rp10", PersonYear.required_public), ("rq10", PersonYear.required_professional),
+                    ("rt10", PersonYear.required_total))),
+                inserted.label("inserted"))
 
 
 def _add_to_cells(cells) -> None:
