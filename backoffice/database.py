@@ -88,13 +88,17 @@ def sqlite_begin_statement(first_statement=""):
       response (a redirect, the mails) and stays deferred, so that a nested session of
       the same request (queueing a mail) can still write;
     * GET/HEAD requests: deferred — WAL lets readers run beside a writer;
-    * outside requests (jobs, commands, seeding): IMMEDIATE, unless in
-      ``read_only_transactions()``.
+    * outside requests (jobs, commands, seeding) and in a thread declared a writer
+      (a job): IMMEDIATE, unless in ``read_only_transactions()`` — a job's long read
+      (an export streaming a million rows) must not hold the write lock, or its own
+      progress writes on another connection would wait for it.
     """
-    if _is_write(first_statement) or _declared_writer():
+    if _is_write(first_statement):
         return "BEGIN IMMEDIATE"
-    if _read_only.get():
+    if _read_only.get():  # even in a writer thread: a long read must not hold the lock
         return "BEGIN"
+    if _declared_writer():
+        return "BEGIN IMMEDIATE"
     if has_request_context():
         if request.method in SAFE_METHODS or request.environ.get(COMMITTED_KEY):
             return "BEGIN"

@@ -25,6 +25,7 @@ from flask_login import current_user, login_user
 from sqlalchemy import update
 
 from . import exports, jobs, storage
+from .database import read_only_transactions
 from .extensions import db
 from .models import Job, now
 
@@ -140,7 +141,11 @@ def run_export(job, progress):
         total = view.export_count()
         progress(0, total)
         key = f"{KEY_PREFIX}/{job_id}-{secrets.token_hex(8)}.{export_type}"
-        with tempfile.TemporaryFile() as tmp:
+        # The rows are read in a transaction of their own that takes no write lock (on
+        # SQLite a job's transactions otherwise take it, and the progress written on
+        # another connection would wait for the whole export).
+        db.session.commit()
+        with tempfile.TemporaryFile() as tmp, read_only_transactions():
             done = exports.write(export_type, tmp, view.export_headers(), view.export_rows(), _side_progress(job_id))
             tmp.seek(0)
             storage.put(key, tmp)

@@ -174,6 +174,22 @@ def test_sqlite_writers_take_the_lock_at_begin_and_readers_do_not(app):
             assert sqlite_begin_statement() == "BEGIN"
 
 
+def test_a_long_read_in_a_job_takes_no_write_lock(app):
+    """A job's thread is a declared writer; its export streams rows in a read-only block
+    so that its progress, written on another connection, does not wait for the export."""
+    import backoffice
+
+    backoffice.SQLITE_WRITER.on = True
+    try:
+        with app.app_context():
+            assert sqlite_begin_statement("SELECT 1") == "BEGIN IMMEDIATE"
+            with read_only_transactions():
+                assert sqlite_begin_statement("SELECT 1") == "BEGIN"
+                assert sqlite_begin_statement("UPDATE job SET progress = 1") == "BEGIN IMMEDIATE"
+    finally:
+        backoffice.SQLITE_WRITER.on = False
+
+
 @pytest.mark.real_commits
 @pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL only")
 def test_dropped_postgresql_connections_cost_a_reconnect_not_a_500(app):
