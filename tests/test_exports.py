@@ -240,6 +240,29 @@ def test_review_queue_export_holds_the_whole_queue(signed_in, key):
     assert len(rows) == count
 
 
+@pytest.mark.parametrize("key", ["unit", "industry", "county"])
+def test_grouped_review_pages_export_the_pending_records_they_group(signed_in, key):
+    """学时审核's first page (declaring organisations) and an organisation's persons page
+    link the queue's export under their own filter: every pending record of the queue,
+    then only that organisation's."""
+    from html import unescape
+
+    browser = signed_in(key)
+    page = browser.get("/admin/review/?year=all").get_data(as_text=True)
+    href = unescape(re.search(r'id="group-export-xlsx" href="([^"]+)"', page).group(1))
+    groups = re.findall(r'<td class="text-right">([\d,]+)</td>', page)
+    assert groups, "the queue has declaring organisations"
+    _, rows = xlsx_rows(browser.get(href))
+    assert len(rows) == _queue_count(browser, "year=all") == sum(int(n.replace(",", "")) for n in groups)
+    org_link = unescape(re.search(r'href="(/admin/review/org/\d+[^"]*)"', page).group(1))
+    org_page = browser.get(org_link).get_data(as_text=True)
+    org_id = re.search(r"/admin/review/org/(\d+)", org_link).group(1)
+    href = unescape(re.search(r'id="persons-export-csv" href="([^"]+)"', org_page).group(1))
+    assert f"declarer={org_id}" in href
+    _, rows = csv_rows(browser.get(href))
+    assert len(rows) == _queue_count(browser, f"year=all&declarer={org_id}") > 0
+
+
 def test_review_queue_export_is_a_job_above_the_threshold_not_a_cap(signed_in, small_threshold, ctx):
     browser = signed_in("unit")
     count = _queue_count(browser, "year=all")
