@@ -623,7 +623,26 @@ def rule_formatter(view, context, model, name):
     return Markup("<div class='rule-text'>{}</div>").format(escape(text))
 
 
-class LearningFormView(AuditedModelView):
+class RecomputesSummary:
+    """Mixed into the views of what the person-year summary is computed from (learning
+    forms' rules, yearly standards): every save, delete and enable/disable queues the
+    summary's recompute."""
+
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        summary_jobs.schedule_recompute(self.object_type)
+
+    def after_model_delete(self, model):
+        super().after_model_delete(model)
+        summary_jobs.schedule_recompute(self.object_type)
+
+    def _switch(self, ids, on):
+        result = super()._switch(ids, on)
+        summary_jobs.schedule_recompute(self.object_type)
+        return result
+
+
+class LearningFormView(RecomputesSummary, AuditedModelView):
     """学习形式与折算标准: names, order, on/off and the conversion rule of each form.
 
     The set of forms is fixed by the computation code (one rule shape per form), so
@@ -653,20 +672,6 @@ class LearningFormView(AuditedModelView):
         "enabled": {"label": "启用"},
     }
 
-
-    # -- the person-year summary follows a change of standards or rules
-    def after_model_change(self, form, model, is_created):
-        super().after_model_change(form, model, is_created)
-        summary_jobs.schedule_recompute(self.object_type)
-
-    def after_model_delete(self, model):
-        super().after_model_delete(model)
-        summary_jobs.schedule_recompute(self.object_type)
-
-    def _switch(self, ids, on):
-        result = super()._switch(ids, on)
-        summary_jobs.schedule_recompute(self.object_type)
-        return result
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
         if obj is not None:
@@ -715,7 +720,7 @@ STANDARD_FIELD_OF = {
 }
 
 
-class HourStandardView(AuditedModelView):
+class HourStandardView(RecomputesSummary, AuditedModelView):
     """年度学时标准: add a year (range), edit, disable. The whole table is validated."""
 
     roles = ("sysadmin",)
@@ -754,20 +759,6 @@ class HourStandardView(AuditedModelView):
         "note": {"label": "备注", "validators": [v.Optional(), v.Length(max=200, message="备注最多 200 个字")]},
     }
 
-
-    # -- the person-year summary follows a change of standards or rules
-    def after_model_change(self, form, model, is_created):
-        super().after_model_change(form, model, is_created)
-        summary_jobs.schedule_recompute(self.object_type)
-
-    def after_model_delete(self, model):
-        super().after_model_delete(model)
-        summary_jobs.schedule_recompute(self.object_type)
-
-    def _switch(self, ids, on):
-        result = super()._switch(ids, on)
-        summary_jobs.schedule_recompute(self.object_type)
-        return result
     def _candidate(self, form, row):
         data = {
             "id": row.id if row is not None else None,
